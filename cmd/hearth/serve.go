@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/hearth-space/hearth/apps/server"
+	"github.com/hearth-space/hearth/internal/auth"
+	"github.com/hearth-space/hearth/internal/bus"
+	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/httpx"
+	"github.com/hearth-space/hearth/internal/obs"
+	"github.com/hearth-space/hearth/internal/store"
+	"github.com/hearth-space/hearth/internal/version"
+)
+
+// app is one running hearth process: its shared dependencies and the
+// services it was asked to run.
+type app struct {
+	cfg     *config.Serve
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	tp      *sdktrace.TracerProvider
+	db      *store.DB
+	rdb     *redis.Client // nil without --redis-url
+	bus     bus.Bus
+	keys    *auth.Keyring
+	tokens  *auth.Tokens
+	join    *obs.JoinMetrics
+	router  *httpx.Router
+	closers []func(context.Context) error // run in reverse on shutdown
+
+	shuttingDown atomic.Bool
+}
+
+// appOptions let tests adjust the process (an in-memory span exporter, a
+// log sink, a cheaper password hash).
+type appOptions struct {
+	logOut         *os.File
+	spanProcessors []sdktrace.SpanProcessor
+	passwordParams *auth.PasswordParams
+	now            func() time.Time
+}
+
+func runServe(ctx context.Context, cfg *config.Serve) error {
+	a, err := newApp(ctx, cfg, appOptions{})
+	if err != nil {
+		return err
+	}
+	return a.serve(ctx)
+}
+
+// newApp builds every dependency and service the configuration asks for.
+func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	out := o.logOut
+	if out == nil {
+		out = os.Stderr
+	}
+	log, err := obs.NewLogger(out, obs.LogOptions{Format: cfg.Format, Level: cfg.Level})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, reg: obs.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.close(context.Background())
+		}
+	}()
+
+	if a.tp, err = obs.NewTracerProvider(ctx, "hearth", o.spanProcessors...); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.tp.Shutdown)
+
+	if a.db, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, store.Options{Now: o.now}); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { return a.db.Close() })
+	applied, err := a.db.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log.InfoContext(ctx, "database ready", "dialect", string(a.db.Dialect()), "migrations_applied", len(applied))
+
+	if cfg.RedisURL != "" {
+		ropts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		a.rdb = redis.NewClient(ropts)
+		a.closers = append(a.closers, func(context.Context) error { return a.rdb.Close() })
+		rb, err := bus.NewRedis(ctx, a.rdb)
+		if err != nil {
+			return nil, err
+		}
+		a.bus = rb
+	} else {
+		a.bus = bus.NewMemory()
+	}
+	a.closers = append(a.closers, func(context.Context) error { return a.bus.Close() })
+
+	if a.keys, err = auth.LoadKeyring(ctx, a.db); err != nil {
+		return nil, err
+	}
+	a.tokens = auth.NewTokens(a.keys, o.now)
+	a.join = obs.NewJoinMetrics(a.reg)
+	a.router = httpx.NewRouter("/api/")
+
+	if cfg.Has(config.ServiceAPI) {
+		params := auth.DefaultPasswordParams()
+		if o.passwordParams != nil {
+			params = *o.passwordParams
+		}
+		api := server.New(server.Options{
+			Store: a.db, Tokens: a.tokens, Keys: a.keys, Hasher: auth.NewHasher(params), Events: a.bus,
+			Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
+		})
+		api.Routes(a.router)
+		a.startPruner(ctx)
+	}
+	if cfg.Has(config.ServiceWeb) {
+		a.router.HandleFunc("GET /{$}", placeholderPage)
+	}
+	a.router.HandleFunc("GET /healthz", a.handleHealthz)
+	a.router.HandleFunc("GET /readyz", a.handleReadyz)
+	a.router.Handle("GET /metrics", obs.MetricsHandler(a.reg))
+	return a, nil
+}
+
+// handler is the process's HTTP handler: tracing outermost, then the request
+// plumbing, then the router.
+func (a *app) handler() http.Handler {
+	return otelhttp.NewHandler(
+		httpx.Observe(a.log, httpx.NewMetrics(a.reg), a.router),
+		"http",
+		otelhttp.WithTracerProvider(a.tp),
+		otelhttp.WithPropagators(obs.Propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if r.Pattern != "" {
+				return r.Pattern
+			}
+			return r.Method
+		}),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			return r.URL.Path != "/metrics" && r.URL.Path != "/healthz" && r.URL.Path != "/readyz"
+		}),
+	)
+}
+
+// serve listens until ctx ends, then shuts down gracefully: readiness goes
+// false, the listener closes, in-flight requests get ShutdownTimeout to
+// finish, and long-lived connections are told to reconnect elsewhere.
+func (a *app) serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
+	}
+	return a.serveOn(ctx, ln)
+}
+
+func (a *app) serveOn(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.InfoContext(ctx, "hearth serving", "addr", ln.Addr().String(), "services", a.cfg.Services,
+		"version", version.Version, "tracing_export", obs.TracingEnabled())
+
+	select {
+	case err := <-errc:
+		a.close(context.Background())
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.shuttingDown.Store(true)
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("shutdown deadline passed; closing remaining connections")
+		_ = srv.Close()
+	}
+	<-errc
+	a.close(sctx)
+	a.log.Info("shutdown complete")
+	return nil
+}
+
+func (a *app) close(ctx context.Context) {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](ctx); err != nil {
+			a.log.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+// startPruner deletes expired and revoked sign-in sessions every hour.
+func (a *app) startPruner(ctx context.Context) {
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+				n, err := a.db.PruneSessions(pctx, time.Now().Add(-24*time.Hour))
+				if err != nil {
+					a.log.WarnContext(pctx, "prune sessions", "err", err)
+				} else if n > 0 {
+					a.log.InfoContext(pctx, "pruned sign-in sessions", "count", n)
+				}
+			}
+		}
+	}()
+	a.closers = append(a.closers, func(context.Context) error { cancel(); <-done; return nil })
+}
+
+func (a *app) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz reports whether this process can serve: its database and,
+// when configured, Redis answer; a shutting-down process is not ready.
+func (a *app) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ready := true
+	check := func(name string, err error) {
+		if err != nil {
+			checks[name] = "unavailable: " + err.Error()
+			ready = false
+			return
+		}
+		checks[name] = "ok"
+	}
+	check("database", a.db.Ping(ctx))
+	if a.rdb != nil {
+		check("redis", a.rdb.Ping(ctx).Err())
+	}
+	if a.shuttingDown.Load() {
+		checks["process"] = "shutting down"
+		ready = false
+	}
+	status, code := "ok", http.StatusOK
+	if !ready {
+		status, code = "unavailable", http.StatusServiceUnavailable
+	}
+	httpx.JSON(w, code, map[string]any{"status": status, "checks": checks})
+}
+
+func placeholderPage(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>Hearth</title></head>
+<body style="font-family:system-ui;max-width:40em;margin:4em auto">
+<h1>Hearth</h1><p>The API is running. The web client is not built into this server yet.</p>
+<p>Try <code>curl -X POST -H 'Content-Type: application/json' -d '{"display_name":"Ada"}' /api/v1/auth/guest</code>.</p>
+</body></html>`))
+}
