@@ -10,6 +10,12 @@ section() { printf '\n==> %s\n' "$*"; }
 section "services"
 bash scripts/services.sh
 
+section "npm packages"
+bash scripts/npm-install.sh
+
+section "protocol code freshness"
+bash scripts/gen-proto.sh --check
+
 section "lint"
 go vet ./...
 unformatted="$(gofmt -l $(git ls-files '*.go' | grep -v '\.pb\.go$') 2>/dev/null || true)"
