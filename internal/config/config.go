@@ -52,9 +52,12 @@ type Serve struct {
 	Admins          []string      `name:"admins" env:"HEARTH_ADMINS" default:"" help:"Usernames with server-wide admin rights (for example deleting any track)."`
 	Demo            bool          `name:"demo" env:"HEARTH_DEMO" default:"false" help:"Enable demo helpers (seeded rooms). Never needed by core paths."`
 
-	Auth   Auth   `embed:"" prefix:""`
-	Rooms  Rooms  `embed:"" prefix:""`
-	Client Client `embed:"" prefix:""`
+	Auth     Auth     `embed:"" prefix:""`
+	Rooms    Rooms    `embed:"" prefix:""`
+	Client   Client   `embed:"" prefix:""`
+	Realtime Realtime `embed:"" prefix:""`
+	Voice    Voice    `embed:"" prefix:""`
+	Music    Music    `embed:"" prefix:""`
 }
 
 // Auth configures accounts and tokens.
