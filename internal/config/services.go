@@ -3,8 +3,5 @@ package config
 // Realtime configures the room WebSocket gateway (apps/realtime).
 type Realtime struct{}
 
-// Voice configures the voice SFU (apps/voice).
-type Voice struct{}
-
 // Music configures the music library and room players.
 type Music struct{}
