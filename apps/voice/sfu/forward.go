@@ -21,7 +21,7 @@ type upTrack struct {
 	remote  *webrtc.TrackRemote
 	levelID uint8
 
-	mu    sync.Mutex                  // serialises changes to downs
+	mu    sync.Mutex                   // serialises changes to downs
 	downs atomic.Pointer[[]*downTrack] // copy-on-write: the read loop never locks
 
 	// skipped counts packets not forwarded while server-muted, so down

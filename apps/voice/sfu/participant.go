@@ -102,7 +102,30 @@ func newParticipant(ctx context.Context, r *Room, info ParticipantInfo, sink Sin
 }
 
 // Info is who the participant is.
-func (p *Participant) Info() ParticipantInfo { return p.info }
+func (p *Participant) Info() ParticipantInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.info
+}
+
+// SetRole applies a role change from the API and tells everyone.
+func (p *Participant) SetRole(role string) {
+	p.mu.Lock()
+	changed := p.info.Role != role && role != ""
+	if changed {
+		p.info.Role = role
+	}
+	p.mu.Unlock()
+	if changed {
+		p.announce()
+	}
+}
+
+func (p *Participant) role() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.info.Role
+}
 
 // Room is the participant's room.
 func (p *Participant) Room() *Room { return p.room }

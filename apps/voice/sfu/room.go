@@ -7,8 +7,8 @@ import (
 	"sort"
 	"sync"
 
-	voicev1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/voice/v1"
 	"github.com/hearth-space/hearth/internal/obs"
+	voicev1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/voice/v1"
 )
 
 var errRoomClosing = errors.New("sfu: room closing")
@@ -202,7 +202,7 @@ func (r *Room) publishers(except *Participant) []*upTrack {
 // ServerMute mutes or unmutes userID's forwarding on behalf of by (a
 // moderator or owner) and tells everyone.
 func (r *Room) ServerMute(by *Participant, userID string, muted bool) error {
-	if by != nil && by.info.Role != "moderator" && by.info.Role != "owner" {
+	if by != nil && by.role() != "moderator" && by.role() != "owner" {
 		return ErrForbidden
 	}
 	target := r.Participant(userID)

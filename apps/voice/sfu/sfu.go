@@ -289,4 +289,6 @@ func (s *SFU) newAPI(onStats func(stats.Getter)) (*webrtc.API, error) {
 // pionLogs silences Pion's own logging: the SFU logs what matters itself.
 type pionLogs struct{}
 
-func (pionLogs) NewLogger(string) logging.LeveledLogger { return logging.NewDefaultLeveledLoggerForScope("", logging.LogLevelDisabled, io.Discard) }
+func (pionLogs) NewLogger(string) logging.LeveledLogger {
+	return logging.NewDefaultLeveledLoggerForScope("", logging.LogLevelDisabled, io.Discard)
+}

@@ -740,8 +740,10 @@ type Join struct {
 	Muted bool `protobuf:"varint,4,opt,name=muted,proto3" json:"muted,omitempty"`
 	// protocol_version is 1.
 	ProtocolVersion uint32 `protobuf:"varint,5,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// room_id, when set, must be the room the token names.
+	RoomId        string `protobuf:"bytes,6,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Join) Reset() {
@@ -807,6 +809,13 @@ func (x *Join) GetProtocolVersion() uint32 {
 		return x.ProtocolVersion
 	}
 	return 0
+}
+
+func (x *Join) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
 }
 
 // Joined answers join.
@@ -2306,13 +2315,14 @@ const file_hearth_voice_v1_voice_proto_rawDesc = "" +
 	"\x04pong\x18\v \x01(\v2\x15.hearth.voice.v1.PongH\x00R\x04pong\x12.\n" +
 	"\x05error\x18\f \x01(\v2\x16.hearth.voice.v1.ErrorH\x00R\x05error\x124\n" +
 	"\agoodbye\x18\r \x01(\v2\x18.hearth.voice.v1.GoodbyeH\x00R\agoodbyeB\x05\n" +
-	"\x03msg\"\xa2\x01\n" +
+	"\x03msg\"\xbb\x01\n" +
 	"\x04Join\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12 \n" +
 	"\vtraceparent\x18\x02 \x01(\tR\vtraceparent\x12!\n" +
 	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x12\x14\n" +
 	"\x05muted\x18\x04 \x01(\bR\x05muted\x12)\n" +
-	"\x10protocol_version\x18\x05 \x01(\rR\x0fprotocolVersion\"\xbe\x02\n" +
+	"\x10protocol_version\x18\x05 \x01(\rR\x0fprotocolVersion\x12\x17\n" +
+	"\aroom_id\x18\x06 \x01(\tR\x06roomId\"\xbe\x02\n" +
 	"\x06Joined\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
