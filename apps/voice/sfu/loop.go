@@ -194,6 +194,7 @@ func (p *Participant) sampleQuality(now time.Time) *voicev1.ConnectionQuality {
 			in.Loss = float32(qos.LossFromCounters(dRecv+max(dLost, 0), dRecv))
 			in.JitterMs = float32(s.Jitter * 1000)
 			in.Packets = s.PacketsReceived
+			in.PacketsLost = s.PacketsLost
 			in.Bytes = s.BytesReceived + s.HeaderBytesReceived
 			in.Bitrate = float32(float64(in.Bytes-q.inBytes) * 8 / secs)
 			q.inPacketsInterval = uint64(max(dRecv, 0))
@@ -214,7 +215,7 @@ func (p *Participant) sampleQuality(now time.Time) *voicev1.ConnectionQuality {
 	if q.outRecv == nil {
 		q.outRecv, q.outLost = map[uint32]int64{}, map[uint32]int64{}
 	}
-	var dRecvAll, dLostAll int64
+	var dRecvAll, dLostAll, lostAll int64
 	var jitterMax float64
 	var rtts []float64
 	var outPackets, outBytes uint64
@@ -233,6 +234,7 @@ func (p *Participant) sampleQuality(now time.Time) *voicev1.ConnectionQuality {
 		}
 		ri := st.RemoteInboundRTPStreamStats
 		recv, lost := int64(ri.PacketsReceived), ri.PacketsLost
+		lostAll += lost
 		dRecvAll += max(recv-q.outRecv[ssrc], 0)
 		dLostAll += max(lost-q.outLost[ssrc], 0)
 		q.outRecv[ssrc], q.outLost[ssrc] = recv, lost
@@ -248,6 +250,7 @@ func (p *Participant) sampleQuality(now time.Time) *voicev1.ConnectionQuality {
 		}
 	}
 	out.Loss = float32(qos.LossFromCounters(dRecvAll+dLostAll, dRecvAll))
+	out.PacketsLost = lostAll
 	out.JitterMs = float32(jitterMax * 1000)
 	// Down tracks come and go: count the interval's traffic from the live
 	// ones' totals, never going backwards.

@@ -53,6 +53,9 @@ type Participant struct {
 	// Negotiation: the SFU is the only offerer after the client's first
 	// offer, with one offer in flight at a time.
 	negMu       sync.Mutex
+	candMu      sync.Mutex
+	holdCands   bool
+	heldCands   []*voicev1.IceCandidate
 	revision    uint32
 	awaiting    bool
 	pending     bool
@@ -244,10 +247,13 @@ func (p *Participant) HandleOffer(offer string) error {
 	if err != nil {
 		return fail(err)
 	}
+	p.holdCandidates()
 	if err := p.pc.SetLocalDescription(answer); err != nil {
+		p.releaseCandidates()
 		return fail(err)
 	}
 	p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Answer{Answer: &voicev1.SessionDescription{Sdp: p.pc.LocalDescription().SDP}}})
+	p.releaseCandidates()
 	p.mu.Lock()
 	p.ready = true
 	waiting := make([]*downTrack, 0, len(p.downs))
@@ -261,9 +267,11 @@ func (p *Participant) HandleOffer(offer string) error {
 		p.attach(d)
 	}
 	for _, u := range p.room.publishers(p) {
-		p.subscribe(u)
+		p.subscribe(u) // negotiates
 	}
-	p.negotiate(false)
+	if len(waiting) > 0 {
+		p.negotiate(false)
+	}
 	return nil
 }
 
@@ -333,11 +341,33 @@ func (p *Participant) onCandidate(c *webrtc.ICECandidate) {
 			msg.UsernameFragment = *j.UsernameFragment
 		}
 	}
-	// Wait for an offer or answer being sent to go first: a candidate must
-	// never reach the client before the description it belongs to.
-	p.negMu.Lock()
-	p.negMu.Unlock() //nolint:staticcheck // an ordering barrier, not a critical section
+	// A candidate must never reach the client before the description it
+	// belongs to: while one is being made, candidates wait (Pion may even
+	// deliver them from inside SetLocalDescription).
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	if p.holdCands {
+		p.heldCands = append(p.heldCands, msg)
+		return
+	}
 	p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Candidate{Candidate: msg}})
+}
+
+// holdCandidates queues local candidates until releaseCandidates, which is
+// called once the description they belong to has been sent.
+func (p *Participant) holdCandidates() {
+	p.candMu.Lock()
+	p.holdCands = true
+	p.candMu.Unlock()
+}
+
+func (p *Participant) releaseCandidates() {
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	for _, c := range p.heldCands {
+		p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Candidate{Candidate: c}})
+	}
+	p.heldCands, p.holdCands = nil, false
 }
 
 // negotiate sends a new offer now, or after the one in flight is answered.
@@ -367,6 +397,8 @@ func (p *Participant) negotiate(restart bool) {
 func (p *Participant) offerLocked() {
 	restart := p.wantRestart
 	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
+	p.holdCandidates()
+	defer p.releaseCandidates()
 	if err == nil {
 		err = p.pc.SetLocalDescription(offer)
 	}
@@ -377,6 +409,7 @@ func (p *Participant) offerLocked() {
 	}
 	p.revision++
 	p.awaiting, p.pending, p.wantRestart = true, false, false
+	p.log.Debug("voice offer", "revision", p.revision, "restart", restart)
 	if restart {
 		p.room.sfu.cfg.Metrics.iceRestarts.Inc()
 		p.log.Info("voice ice restart offered", "revision", p.revision)

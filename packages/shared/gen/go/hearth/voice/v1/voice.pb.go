@@ -1943,7 +1943,10 @@ type StreamStats struct {
 	Loss     float32 `protobuf:"fixed32,3,opt,name=loss,proto3" json:"loss,omitempty"`
 	JitterMs float32 `protobuf:"fixed32,4,opt,name=jitter_ms,json=jitterMs,proto3" json:"jitter_ms,omitempty"`
 	// bitrate is bits per second over the last interval.
-	Bitrate       float32 `protobuf:"fixed32,5,opt,name=bitrate,proto3" json:"bitrate,omitempty"`
+	Bitrate float32 `protobuf:"fixed32,5,opt,name=bitrate,proto3" json:"bitrate,omitempty"`
+	// packets_lost is the cumulative count of lost packets (inbound: seen by
+	// the server; outbound: reported by the client's receiver reports).
+	PacketsLost   int64 `protobuf:"varint,6,opt,name=packets_lost,json=packetsLost,proto3" json:"packets_lost,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2009,6 +2012,13 @@ func (x *StreamStats) GetJitterMs() float32 {
 func (x *StreamStats) GetBitrate() float32 {
 	if x != nil {
 		return x.Bitrate
+	}
+	return 0
+}
+
+func (x *StreamStats) GetPacketsLost() int64 {
+	if x != nil {
+		return x.PacketsLost
 	}
 	return 0
 }
@@ -2396,13 +2406,14 @@ const file_hearth_voice_v1_voice_proto_rawDesc = "" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x126\n" +
 	"\ainbound\x18\x03 \x01(\v2\x1c.hearth.voice.v1.StreamStatsR\ainbound\x128\n" +
 	"\boutbound\x18\x04 \x01(\v2\x1c.hearth.voice.v1.StreamStatsR\boutbound\x12\x15\n" +
-	"\x06rtt_ms\x18\x05 \x01(\x02R\x05rttMs\"\x88\x01\n" +
+	"\x06rtt_ms\x18\x05 \x01(\x02R\x05rttMs\"\xab\x01\n" +
 	"\vStreamStats\x12\x18\n" +
 	"\apackets\x18\x01 \x01(\x04R\apackets\x12\x14\n" +
 	"\x05bytes\x18\x02 \x01(\x04R\x05bytes\x12\x12\n" +
 	"\x04loss\x18\x03 \x01(\x02R\x04loss\x12\x1b\n" +
 	"\tjitter_ms\x18\x04 \x01(\x02R\bjitterMs\x12\x18\n" +
-	"\abitrate\x18\x05 \x01(\x02R\abitrate\",\n" +
+	"\abitrate\x18\x05 \x01(\x02R\abitrate\x12!\n" +
+	"\fpackets_lost\x18\x06 \x01(\x03R\vpacketsLost\",\n" +
 	"\x04Ping\x12$\n" +
 	"\x0eclient_time_ms\x18\x01 \x01(\x01R\fclientTimeMs\"R\n" +
 	"\x04Pong\x12$\n" +

@@ -1,0 +1,283 @@
+package voice_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/hearth-space/hearth/apps/voice"
+	"github.com/hearth-space/hearth/apps/voice/client"
+	"github.com/hearth-space/hearth/internal/auth"
+	"github.com/hearth-space/hearth/internal/bus"
+	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/obs"
+	"github.com/hearth-space/hearth/internal/store"
+	voicev1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/voice/v1"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// memKeys is an in-memory auth.KeyStore.
+type memKeys struct {
+	mu   sync.Mutex
+	keys []store.SigningKey
+}
+
+func (m *memKeys) SigningKeys(context.Context) ([]store.SigningKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]store.SigningKey(nil), m.keys...), nil
+}
+
+func (m *memKeys) AddSigningKey(_ context.Context, k store.SigningKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys = append(m.keys, k)
+	return nil
+}
+
+// env is one voice service behind a real HTTP server, with token minting.
+type env struct {
+	t      *testing.T
+	svc    *voice.Service
+	srv    *httptest.Server
+	tokens *auth.Tokens
+	bus    bus.Bus
+	reg    *prometheus.Registry
+	url    string
+}
+
+type envOpt func(*voice.Options)
+
+func newEnv(t *testing.T, opts ...envOpt) *env {
+	t.Helper()
+	keys, err := auth.LoadKeyring(context.Background(), &memKeys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, tokens: auth.NewTokens(keys, nil), bus: bus.NewMemory(), reg: prometheus.NewRegistry()}
+	o := voice.Options{
+		Tokens: e.tokens, Events: busAdapter{e.bus}, Registry: e.reg, Join: obs.NewJoinMetrics(e.reg),
+		Config: config.Voice{
+			VoiceUDPPort: 0, VoiceIPs: []string{"127.0.0.1"}, VoiceResumeGrace: 5 * time.Second,
+			VoiceMediaTimeout: 30 * time.Second, VoiceTURNTTL: time.Hour,
+		},
+		Loopback: true, QualityInterval: 500 * time.Millisecond, SpeakerInterval: 100 * time.Millisecond,
+		AuthTimeout: 5 * time.Second,
+	}
+	if os.Getenv("VOICE_TEST_LOG") != "" {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	if e.svc, err = voice.New(o); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+voice.Path, e.svc)
+	mux.Handle("GET "+voice.DebugPath, e.svc.DebugHandler())
+	e.srv = httptest.NewServer(mux)
+	e.url = "ws" + strings.TrimPrefix(e.srv.URL, "http") + voice.Path
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.svc.Close(ctx)
+		e.srv.Close()
+		_ = e.bus.Close()
+	})
+	return e
+}
+
+// busAdapter adapts bus.Bus's Handler type to voice.Subscriber.
+type busAdapter struct{ b bus.Bus }
+
+func (a busAdapter) Subscribe(topic string, h func(string, []byte)) func() {
+	return a.b.Subscribe(topic, bus.Handler(h))
+}
+
+func (e *env) token(user, room, role string, ttl time.Duration) string {
+	e.t.Helper()
+	c := auth.Claims{Name: "User " + user, Room: room, Role: role}
+	c.Subject = user
+	tok, _, err := e.tokens.Mint(c, auth.AudienceVoice, ttl)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// peer is a test participant: a client plus what it received.
+type peer struct {
+	*client.Client
+	user string
+
+	mu       sync.Mutex
+	got      map[string][]uint32 // publisher -> counters received, in order
+	msgs     []*voicev1.ServerMessage
+	notify   chan struct{}
+	lostSig  chan error
+	sendStop chan struct{}
+	sendDone chan struct{}
+}
+
+func (e *env) join(ctx context.Context, user, room, role string, mod ...func(*client.Config)) *peer {
+	e.t.Helper()
+	p, err := e.tryJoin(ctx, user, room, role, mod...)
+	if err != nil {
+		e.t.Fatalf("%s joins: %v", user, err)
+	}
+	return p
+}
+
+func (e *env) tryJoin(ctx context.Context, user, room, role string, mod ...func(*client.Config)) (*peer, error) {
+	p := &peer{user: user, got: map[string][]uint32{}, notify: make(chan struct{}, 1), lostSig: make(chan error, 1)}
+	cfg := client.Config{
+		URL: e.url, Token: e.token(user, room, role, time.Minute), LoopbackOnly: true,
+		OnPacket: func(pk client.Packet) {
+			if len(pk.Payload) < 4 {
+				return
+			}
+			p.mu.Lock()
+			p.got[pk.From] = append(p.got[pk.From], binary.BigEndian.Uint32(pk.Payload))
+			p.mu.Unlock()
+			p.poke()
+		},
+		OnMessage: func(m *voicev1.ServerMessage) {
+			p.mu.Lock()
+			p.msgs = append(p.msgs, m)
+			p.mu.Unlock()
+			p.poke()
+		},
+		OnSignallingLost: func(err error) {
+			select {
+			case p.lostSig <- err:
+			default:
+			}
+		},
+	}
+	for _, f := range mod {
+		f(&cfg)
+	}
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.Client = c
+	e.t.Cleanup(func() { p.stopSending(); c.Close() })
+	return p, nil
+}
+
+func (p *peer) poke() {
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor polls cond on every event until it holds or ctx ends.
+func (p *peer) waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			p.mu.Lock()
+			var kinds []string
+			for _, m := range p.msgs {
+				k := fmt.Sprintf("%T", m.Msg)
+				if er := m.GetError(); er != nil {
+					k += "(" + er.Code + ": " + er.Message + ")"
+				}
+				kinds = append(kinds, strings.TrimPrefix(k, "*voicev1.ServerMessage_"))
+			}
+			p.mu.Unlock()
+			t.Fatalf("%s: timed out waiting for %s (goodbye %v, tracks %v, messages %v)", p.user, what, p.Goodbye(), p.Tracks(), kinds)
+		case <-p.notify:
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *peer) count(from string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.got[from])
+}
+
+func (p *peer) last(from string) uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g := p.got[from]
+	if len(g) == 0 {
+		return 0
+	}
+	return g[len(g)-1]
+}
+
+// findMsg returns the last message matching f.
+func (p *peer) findMsg(f func(*voicev1.ServerMessage) bool) *voicev1.ServerMessage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.msgs) - 1; i >= 0; i-- {
+		if f(p.msgs[i]) {
+			return p.msgs[i]
+		}
+	}
+	return nil
+}
+
+// startSending publishes a packet every interval: a 4-byte counter then
+// filler, at a speech level (RFC 6464 -30 dBov, voice bit set).
+func (p *peer) startSending(interval time.Duration) {
+	p.sendStop, p.sendDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(p.sendDone)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		payload := make([]byte, 60)
+		var n uint32
+		for {
+			select {
+			case <-p.sendStop:
+				return
+			case <-t.C:
+				n++
+				binary.BigEndian.PutUint32(payload, n)
+				_, _ = p.Send(uint16(n), n*960, 0x80|30, payload)
+			}
+		}
+	}()
+}
+
+func (p *peer) stopSending() {
+	if p.sendStop != nil {
+		select {
+		case <-p.sendStop:
+		default:
+			close(p.sendStop)
+		}
+		<-p.sendDone
+	}
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var _ = jwt.ErrTokenExpired
