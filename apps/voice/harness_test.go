@@ -2,6 +2,7 @@ package voice_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"encoding/binary"
@@ -13,12 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/hearth-space/hearth/apps/voice"
 	"github.com/hearth-space/hearth/apps/voice/client"
+	"github.com/hearth-space/hearth/apps/voice/signal"
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/bus"
 	"github.com/hearth-space/hearth/internal/config"
@@ -126,6 +128,7 @@ type peer struct {
 
 	mu       sync.Mutex
 	got      map[string][]uint32 // publisher -> counters received, in order
+	seqs     map[string][]uint16 // publisher -> RTP sequence numbers received
 	msgs     []*voicev1.ServerMessage
 	notify   chan struct{}
 	lostSig  chan error
@@ -143,7 +146,7 @@ func (e *env) join(ctx context.Context, user, room, role string, mod ...func(*cl
 }
 
 func (e *env) tryJoin(ctx context.Context, user, room, role string, mod ...func(*client.Config)) (*peer, error) {
-	p := &peer{user: user, got: map[string][]uint32{}, notify: make(chan struct{}, 1), lostSig: make(chan error, 1)}
+	p := &peer{user: user, got: map[string][]uint32{}, seqs: map[string][]uint16{}, notify: make(chan struct{}, 1), lostSig: make(chan error, 1)}
 	cfg := client.Config{
 		URL: e.url, Token: e.token(user, room, role, time.Minute), LoopbackOnly: true,
 		OnPacket: func(pk client.Packet) {
@@ -152,6 +155,7 @@ func (e *env) tryJoin(ctx context.Context, user, room, role string, mod ...func(
 			}
 			p.mu.Lock()
 			p.got[pk.From] = append(p.got[pk.From], binary.BigEndian.Uint32(pk.Payload))
+			p.seqs[pk.From] = append(p.seqs[pk.From], pk.Header.SequenceNumber)
 			p.mu.Unlock()
 			p.poke()
 		},
@@ -178,6 +182,74 @@ func (e *env) tryJoin(ctx context.Context, user, room, role string, mod ...func(
 	p.Client = c
 	e.t.Cleanup(func() { p.stopSending(); c.Close() })
 	return p, nil
+}
+
+// raw is a bare signalling connection for tests of bad input.
+type raw struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func (e *env) raw(ctx context.Context) *raw {
+	e.t.Helper()
+	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, e.url, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	e.t.Cleanup(func() { _ = conn.Close() })
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetReadDeadline(dl)
+	}
+	return &raw{t: e.t, conn: conn}
+}
+
+func (r *raw) send(m *voicev1.ClientMessage) {
+	r.t.Helper()
+	b, err := signal.EncodeClient(m)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// next reads the next server message; a close returns nil and its code.
+func (r *raw) next() (*voicev1.ServerMessage, int) {
+	r.t.Helper()
+	_, b, err := r.conn.ReadMessage()
+	if err != nil {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return nil, ce.Code
+		}
+		r.t.Fatalf("read: %v", err)
+	}
+	m, err := signal.DecodeServer(b)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return m, 0
+}
+
+// until reads until f matches (returning the message) or the connection
+// closes (returning nil and the close code).
+func (r *raw) until(f func(*voicev1.ServerMessage) bool) (*voicev1.ServerMessage, int) {
+	r.t.Helper()
+	for {
+		m, code := r.next()
+		if m == nil {
+			return nil, code
+		}
+		if f(m) {
+			return m, 0
+		}
+	}
+}
+
+func (r *raw) join(j *voicev1.Join) {
+	r.send(&voicev1.ClientMessage{Ref: 1, Msg: &voicev1.ClientMessage_Join{Join: j}})
 }
 
 func (p *peer) poke() {
@@ -217,6 +289,17 @@ func (p *peer) count(from string) int {
 	defer p.mu.Unlock()
 	return len(p.got[from])
 }
+
+// received returns copies of the counters and sequence numbers from a
+// publisher.
+func (p *peer) received(from string) ([]uint32, []uint16) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]uint32(nil), p.got[from]...), append([]uint16(nil), p.seqs[from]...)
+}
+
+// hasMsg reports whether a message matching f arrived.
+func (p *peer) hasMsg(f func(*voicev1.ServerMessage) bool) bool { return p.findMsg(f) != nil }
 
 func (p *peer) last(from string) uint32 {
 	p.mu.Lock()
@@ -280,4 +363,3 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-var _ = jwt.ErrTokenExpired
