@@ -197,7 +197,16 @@ func (s *session) sendError(ref uint32, err error) {
 	if errors.As(err, &e) {
 		msg = e.Message
 	}
-	s.Send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Error{Error: &voicev1.Error{Code: string(code), Message: msg, Ref: ref}}})
+	s.direct(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Error{Error: &voicev1.Error{Code: string(code), Message: msg, Ref: ref}}})
+}
+
+// direct sends the session's own replies (errors, pongs), which need not
+// wait for Joined.
+func (s *session) direct(m *voicev1.ServerMessage) {
+	b, err := signal.EncodeServer(m)
+	if err == nil {
+		s.push(outFrame{data: b})
+	}
 }
 
 // supersede ends this connection because a newer one resumed its session.
@@ -413,7 +422,7 @@ func (s *session) handle(m *voicev1.ClientMessage) bool {
 	case *voicev1.ClientMessage_RestartIce:
 		p.RestartICE()
 	case *voicev1.ClientMessage_Ping:
-		s.Send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Pong{Pong: &voicev1.Pong{
+		s.direct(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Pong{Pong: &voicev1.Pong{
 			ClientTimeMs: x.Ping.ClientTimeMs, ServerTimeMs: float64(time.Now().UnixNano()) / 1e6,
 		}}})
 	case *voicev1.ClientMessage_Leave:

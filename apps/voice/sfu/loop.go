@@ -203,7 +203,10 @@ func (p *Participant) sampleQuality(now time.Time) *voicev1.ConnectionQuality {
 		}
 		// Silence under DTX still sends a packet every 400 ms: no packet at
 		// all over an interval means the microphone's media is gone.
-		expectIn = !p.serverMuted.Load()
+		p.mu.Lock()
+		selfMuted := p.muted
+		p.mu.Unlock()
+		expectIn = !p.serverMuted.Load() && !selfMuted
 	}
 
 	p.mu.Lock()
