@@ -2,13 +2,13 @@ package voice_test
 
 import (
 	"context"
-	"errors"
-	"log/slog"
-	"os"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -363,7 +363,6 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-
 // counter finds a registered metric by name (no labels).
 func counter(t *testing.T, e *env, name string) prometheus.Collector {
 	t.Helper()
@@ -384,5 +383,5 @@ func counter(t *testing.T, e *env, name string) prometheus.Collector {
 
 type collectorFunc func(chan<- prometheus.Metric)
 
-func (f collectorFunc) Describe(chan<- *prometheus.Desc) {}
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }

@@ -119,6 +119,9 @@ func New(o Options) (*Service, error) {
 	if o.Config.VoiceResumeGrace <= 0 {
 		o.Config.VoiceResumeGrace = 20 * time.Second
 	}
+	if o.Config.VoiceTURNTTL <= 0 {
+		o.Config.VoiceTURNTTL = 6 * time.Hour
+	}
 	cfg := o.Config
 	s := &Service{
 		opts: o, log: o.Log, tracer: o.Tracer.Tracer("github.com/hearth-space/hearth/apps/voice"),
@@ -206,19 +209,35 @@ func nonEmpty(list []string) []string {
 	return out
 }
 
-// setupICEServers starts the embedded TURN server when asked and prepares
-// what clients are handed.
-func (s *Service) setupICEServers() error {
-	cfg := s.opts.Config
+// NewICEProvider hands out the configured STUN URLs and external TURN
+// URLs (credentials from --voice-turn-secret). An API node without the
+// voice service uses it directly; the voice service adds its embedded TURN
+// server to it.
+func NewICEProvider(cfg config.Voice) (*turn.Provider, error) {
 	secret := cfg.VoiceTURNSecret
 	if secret == "" && (cfg.VoiceTURN || len(nonEmpty(cfg.VoiceTURNURLs)) > 0) {
 		var err error
 		if secret, err = turn.RandomSecret(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	p := &turn.Provider{STUN: nonEmpty(cfg.VoiceSTUNURLs), TURN: nonEmpty(cfg.VoiceTURNURLs),
-		Creds: turn.Credentials{Secret: secret, TTL: cfg.VoiceTURNTTL}}
+	ttl := cfg.VoiceTURNTTL
+	if ttl <= 0 {
+		ttl = 6 * time.Hour
+	}
+	return &turn.Provider{STUN: nonEmpty(cfg.VoiceSTUNURLs), TURN: nonEmpty(cfg.VoiceTURNURLs),
+		Creds: turn.Credentials{Secret: secret, TTL: ttl}}, nil
+}
+
+// setupICEServers starts the embedded TURN server when asked and prepares
+// what clients are handed.
+func (s *Service) setupICEServers() error {
+	cfg := s.opts.Config
+	p, err := NewICEProvider(cfg)
+	if err != nil {
+		return err
+	}
+	secret := p.Creds.Secret
 	if cfg.VoiceTURN {
 		relay := cfg.VoiceTURNRelayIP
 		if relay == "" {

@@ -545,4 +545,3 @@ func (c *Client) Close() {
 	_ = c.pc.Close()
 	c.wg.Wait()
 }
-
