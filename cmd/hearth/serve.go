@@ -314,7 +314,9 @@ func placeholderPage(w http.ResponseWriter, _ *http.Request) {
 
 // iceAdapter turns the voice service's ICE servers into the API's join
 // answer entries (apps/voice does not import apps/server).
-type iceAdapter struct{ list func(userID string) []turn.ICEServer }
+type iceAdapter struct {
+	list func(userID string) []turn.ICEServer
+}
 
 func (a iceAdapter) ICEServers(userID string) []server.ICEServer {
 	src := a.list(userID)
