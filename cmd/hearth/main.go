@@ -14,15 +14,19 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/loadtest/voiceload"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
 )
 
 type cli struct {
-	Serve   config.Serve   `cmd:"" help:"Run Hearth's services (all of them by default) on one HTTP port."`
-	Migrate config.Migrate `cmd:"" help:"Apply pending database migrations and exit."`
-	Version struct{}       `cmd:"" help:"Print the version."`
+	Serve    config.Serve   `cmd:"" help:"Run Hearth's services (all of them by default) on one HTTP port."`
+	Migrate  config.Migrate `cmd:"" help:"Apply pending database migrations and exit."`
+	Loadtest struct {
+		Voice config.LoadtestVoice `cmd:"" help:"Fill rooms with Pion voice clients against a running server; report loss, jitter, latency and the SFU's cost."`
+	} `cmd:"" help:"Load and soak tools that speak the real protocols."`
+	Version struct{} `cmd:"" help:"Print the version."`
 }
 
 func main() {
@@ -41,6 +45,8 @@ func main() {
 		err = runServe(ctx, &c.Serve)
 	case "migrate":
 		err = runMigrate(ctx, &c.Migrate)
+	case "loadtest voice":
+		_, err = voiceload.Run(ctx, c.Loadtest.Voice, os.Stdout)
 	case "version":
 		fmt.Printf("hearth %s (%s)\n", version.Version, version.GoVersion())
 	default:
