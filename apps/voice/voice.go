@@ -158,7 +158,12 @@ func New(o Options) (*Service, error) {
 		scfg.IPFilter = func(ip net.IP) bool { return allowed[ip.String()] }
 	}
 	if o.Net == nil {
-		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
+		// One socket carries every participant: give it room for bursts
+		// (the kernel caps these at net.core.[rw]mem_max).
+		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+			ice.UDPMuxFromPortWithReadBufferSize(4 << 20), ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
+		}
 		if scfg.IPFilter != nil {
 			opts = append(opts, ice.UDPMuxFromPortWithIPFilter(scfg.IPFilter))
 		}

@@ -18,7 +18,7 @@ type Report struct {
 
 	PacketsSent     uint64  `json:"packets_sent"`
 	PacketsReceived uint64  `json:"packets_received"`
-	Loss            float64 `json:"loss"`                // all subscribers together
+	Loss            float64 `json:"loss"` // all subscribers together
 	LossWorst       float64 `json:"loss_worst_subscriber"`
 	LossP50         float64 `json:"loss_p50_subscriber"`
 	LossP99         float64 `json:"loss_p99_subscriber"`

@@ -15,18 +15,18 @@ import (
 
 // sample is one scrape of the server's /metrics.
 type sample struct {
-	at              time.Time
-	cpuSeconds      float64
-	rssBytes        float64
-	packetsIn       float64
-	packetsOut      float64
-	bytesIn         float64
-	bytesOut        float64
-	participants    float64
-	forward         histo
-	joinVoice       histo
-	iceRestarts     float64
-	connFailed      float64
+	at               time.Time
+	cpuSeconds       float64
+	rssBytes         float64
+	packetsIn        float64
+	packetsOut       float64
+	bytesIn          float64
+	bytesOut         float64
+	participants     float64
+	forward          histo
+	joinVoice        histo
+	iceRestarts      float64
+	connFailed       float64
 	connICE, connSig float64
 }
 
