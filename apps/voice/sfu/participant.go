@@ -252,7 +252,7 @@ func (p *Participant) HandleOffer(offer string) error {
 		p.releaseCandidates()
 		return fail(err)
 	}
-	p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Answer{Answer: &voicev1.SessionDescription{Sdp: p.pc.LocalDescription().SDP}}})
+	p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Answer{Answer: &voicev1.SessionDescription{Sdp: opusFmtp(p.pc.LocalDescription().SDP)}}})
 	p.releaseCandidates()
 	p.mu.Lock()
 	p.ready = true
@@ -421,7 +421,7 @@ func (p *Participant) offerLocked() {
 func (p *Participant) sendOfferLocked() {
 	p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Tracks{Tracks: p.trackMap()}})
 	p.send(&voicev1.ServerMessage{Msg: &voicev1.ServerMessage_Offer{Offer: &voicev1.SessionDescription{
-		Sdp: p.pc.LocalDescription().SDP, Revision: p.revision,
+		Sdp: opusFmtp(p.pc.LocalDescription().SDP), Revision: p.revision,
 	}}})
 }
 
