@@ -52,7 +52,7 @@ func (m *memKeys) AddSigningKey(_ context.Context, k store.SigningKey) error {
 
 // env is one voice service behind a real HTTP server, with token minting.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	svc    *voice.Service
 	srv    *httptest.Server
 	tokens *auth.Tokens
@@ -63,7 +63,7 @@ type env struct {
 
 type envOpt func(*voice.Options)
 
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	keys, err := auth.LoadKeyring(context.Background(), &memKeys{})
 	if err != nil {
@@ -186,7 +186,7 @@ func (e *env) tryJoin(ctx context.Context, user, room, role string, mod ...func(
 
 // raw is a bare signalling connection for tests of bad input.
 type raw struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
@@ -364,7 +364,7 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 }
 
 // counter finds a registered metric by name (no labels).
-func counter(t *testing.T, e *env, name string) prometheus.Collector {
+func counter(t testing.TB, e *env, name string) prometheus.Collector {
 	t.Helper()
 	return collectorFunc(func(ch chan<- prometheus.Metric) {
 		mfs, err := e.reg.Gather()
@@ -385,3 +385,14 @@ type collectorFunc func(chan<- prometheus.Metric)
 
 func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
+
+// newEnvB and joinB serve benchmarks.
+func newEnvB(b *testing.B) *env { return newEnv(b) }
+
+func (e *env) joinB(ctx context.Context, b *testing.B, user string) *peer {
+	p, err := e.tryJoin(ctx, user, "bench", "member")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
