@@ -80,6 +80,7 @@ type Client struct {
 	byStream    map[string]string             // stream id -> user id
 	goodbye     *voicev1.Goodbye
 	revision    uint32
+	done        map[*websocket.Conn]chan struct{} // per connection: its reader ended
 
 	iceConnected chan struct{}
 	iceOnce      sync.Once
@@ -214,10 +215,14 @@ func (c *Client) connect(ctx context.Context, resumeTok string) (*voicev1.Joined
 			c.connMu.Lock()
 			c.conn = conn
 			c.connMu.Unlock()
-			c.connWG.Add(1)
+			c.connWG.Add(2)
 			go func() {
 				defer c.connWG.Done()
 				c.reader(conn)
+			}()
+			go func() {
+				defer c.connWG.Done()
+				c.pinger(conn, time.Duration(x.Joined.GetLimits().GetPingIntervalMs())*time.Millisecond)
 			}()
 			return x.Joined, nil
 		case *voicev1.ServerMessage_Error:
@@ -265,7 +270,46 @@ func (c *Client) joinError(err error) error {
 	return je
 }
 
+// pinger keeps the signalling connection alive, as the protocol asks.
+func (c *Client) pinger(conn *websocket.Conn, every time.Duration) {
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.readerDone(conn):
+			return
+		case <-t.C:
+			_ = c.sendOn(conn, &voicev1.ClientMessage{Msg: &voicev1.ClientMessage_Ping{Ping: &voicev1.Ping{ClientTimeMs: float64(time.Now().UnixNano()) / 1e6}}})
+		}
+	}
+}
+
+// readerDone is closed when conn's reader ends.
+func (c *Client) readerDone(conn *websocket.Conn) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = map[*websocket.Conn]chan struct{}{}
+	}
+	ch := c.done[conn]
+	if ch == nil {
+		ch = make(chan struct{})
+		c.done[conn] = ch
+	}
+	return ch
+}
+
 func (c *Client) reader(conn *websocket.Conn) {
+	done := c.readerDone(conn)
+	defer func() {
+		close(done)
+		c.mu.Lock()
+		delete(c.done, conn)
+		c.mu.Unlock()
+	}()
 	var err error
 	for {
 		var data []byte
@@ -403,14 +447,18 @@ func (c *Client) Send(seq uint16, ts uint32, level int, payload []byte) (bool, e
 	return c.mic.Write(seq, ts, false, level, payload)
 }
 
-func (c *Client) send(m *voicev1.ClientMessage) error {
+func (c *Client) send(m *voicev1.ClientMessage) error { return c.sendOn(nil, m) }
+
+// sendOn writes m on the current connection; with only set, only if that
+// is still the current one.
+func (c *Client) sendOn(only *websocket.Conn, m *voicev1.ClientMessage) error {
 	b, err := signal.EncodeClient(m)
 	if err != nil {
 		return err
 	}
 	c.connMu.Lock()
 	defer c.connMu.Unlock()
-	if c.conn == nil {
+	if c.conn == nil || (only != nil && c.conn != only) {
 		return errors.New("voice client: no signalling connection")
 	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))

@@ -59,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer, join *obs.JoinMetrics) *Metrics {
 		forward: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hearth_voice_forward_delay_seconds",
 			Help:    "Time inside the SFU from reading a packet to having written it to one subscriber.",
-			Buckets: []float64{5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3},
+			Buckets: []float64{5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3},
 		}),
 		quality: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hearth_voice_quality_score",
