@@ -234,3 +234,30 @@ func countOffers(p *peer) int {
 	}
 	return n
 }
+
+// TestMediaTimeout: a network that never comes back ends the participant
+// after --voice-media-timeout with close 4009, telling the client to
+// rejoin from scratch; the others see it leave.
+func TestMediaTimeout(t *testing.T) {
+	l := newLAN(t)
+	e := vnetEnv(t, l, func(o *voice.Options) {
+		o.DisconnectedTimeout, o.FailedTimeout, o.KeepAlive = 500*time.Millisecond, time.Second, 100*time.Millisecond
+		o.RestartAfter = 200 * time.Millisecond
+		o.QualityInterval = 200 * time.Millisecond
+		o.Config.VoiceMediaTimeout = 2 * time.Second
+	})
+	ctx := testCtx(t, 30*time.Second)
+	na, ha := l.addHost(t, 1)
+	nb, _ := l.addHost(t, 2)
+	a := e.join(ctx, "alice", "r", "member", onLAN(na))
+	b := e.join(ctx, "bob", "r", "member", onLAN(nb))
+	connectAll(ctx, t, a, b)
+	ha.down.Store(true)
+	a.waitFor(ctx, t, "goodbye 4009", func() bool { g := a.Goodbye(); return g != nil && g.CloseCode == 4009 && !g.Final })
+	b.waitFor(ctx, t, "alice timing out", func() bool {
+		return b.hasMsg(func(m *voicev1.ServerMessage) bool {
+			l := m.GetParticipantLeft()
+			return l.GetUserId() == "alice" && l.Reason == voicev1.LeaveReason_LEAVE_REASON_TIMEOUT
+		})
+	})
+}

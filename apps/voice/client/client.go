@@ -48,6 +48,8 @@ type Config struct {
 	Traceparent string
 	Muted       bool
 	ICEServers  []webrtc.ICEServer
+	// RelayOnly uses TURN relays only (iceTransportPolicy "relay").
+	RelayOnly bool
 	// Net replaces the OS network (vnet); LoopbackOnly gathers only
 	// 127.0.0.1 candidates (tests and load runs on one machine).
 	Net          transport.Net
@@ -96,7 +98,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.pc, err = api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers, BundlePolicy: webrtc.BundlePolicyMaxBundle}); err != nil {
+	pcc := webrtc.Configuration{ICEServers: cfg.ICEServers, BundlePolicy: webrtc.BundlePolicyMaxBundle}
+	if cfg.RelayOnly {
+		pcc.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	if c.pc, err = api.NewPeerConnection(pcc); err != nil {
 		return nil, err
 	}
 	c.pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {

@@ -34,7 +34,11 @@ func (r *Room) loop() {
 			for _, p := range r.Participants() {
 				if d := p.unhealthyFor(now); cfg.MediaTimeout > 0 && d > cfg.MediaTimeout {
 					p.log.Warn("voice media timed out", "after_ms", d.Milliseconds())
-					go p.Close(voicev1.LeaveReason_LEAVE_REASON_TIMEOUT)
+					r.sfu.loops.Add(1)
+					go func() { // Close waits on the room; not from its loop
+						defer r.sfu.loops.Done()
+						p.Close(voicev1.LeaveReason_LEAVE_REASON_TIMEOUT)
+					}()
 				}
 			}
 		}

@@ -70,6 +70,7 @@ type participant struct {
 	mu      sync.Mutex
 	c       *client.Client
 	gen     uint32
+	subGen  atomic.Uint32 // gen, readable by the receive path without mu
 	busy    bool // leaving, rejoining or resuming
 	planned bool // the current signalling loss is the tool's doing
 
@@ -80,8 +81,11 @@ type participant struct {
 	streams map[streamKey]*stream
 }
 
+// streamKey names one publisher generation as received by one
+// subscriber generation: a rejoin on either side starts new streams, so
+// the time a participant was away never counts as loss.
 type streamKey struct {
-	epoch, slot, gen uint32
+	epoch, subGen, slot, gen uint32
 }
 
 // Run runs the tool until the measured window ends or ctx is cancelled.
@@ -243,6 +247,7 @@ func (p *participant) connect(ctx context.Context, first bool) error {
 	p.mu.Lock()
 	p.gen++
 	gen := p.gen
+	p.subGen.Store(gen)
 	p.mu.Unlock()
 	began := time.Now()
 	c, err := client.Dial(cctx, client.Config{
@@ -282,7 +287,7 @@ func (p *participant) onPacket(pk client.Packet) {
 	}
 	oneWay := pk.Arrival.Sub(t.t0) - sent
 	t.lat.observe(oneWay)
-	k := streamKey{epoch: ep, slot: slot, gen: gen}
+	k := streamKey{epoch: ep, subGen: p.subGen.Load(), slot: slot, gen: gen}
 	p.smu.Lock()
 	s := p.streams[k]
 	if s == nil {
