@@ -71,8 +71,8 @@ type participant struct {
 	c       *client.Client
 	gen     uint32
 	subGen  atomic.Uint32 // gen, readable by the receive path without mu
-	busy    bool // leaving, rejoining or resuming
-	planned bool // the current signalling loss is the tool's doing
+	busy    bool          // leaving, rejoining or resuming
+	planned bool          // the current signalling loss is the tool's doing
 
 	seq     uint32 // sender goroutine only
 	payload []byte
