@@ -31,6 +31,7 @@ import (
 	"github.com/hearth-space/hearth/apps/voice/sfu"
 	"github.com/hearth-space/hearth/apps/voice/signal"
 	"github.com/hearth-space/hearth/apps/voice/turn"
+	"github.com/hearth-space/hearth/apps/voice/udpbatch"
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/obs"
@@ -158,22 +159,11 @@ func New(o Options) (*Service, error) {
 		scfg.IPFilter = func(ip net.IP) bool { return allowed[ip.String()] }
 	}
 	if o.Net == nil {
-		// One socket carries every participant: give it room for bursts
-		// (the kernel caps these at net.core.[rw]mem_max).
-		opts := []ice.UDPMuxFromPortOption{
-			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
-			ice.UDPMuxFromPortWithReadBufferSize(4 << 20), ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
-		}
-		if scfg.IPFilter != nil {
-			opts = append(opts, ice.UDPMuxFromPortWithIPFilter(scfg.IPFilter))
-		}
-		if scfg.Loopback {
-			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
-		}
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.VoiceUDPPort, opts...)
+		mux, group, err := listenMux(cfg.VoiceUDPPort, scfg.IPFilter, scfg.Loopback)
 		if err != nil {
-			return nil, fmt.Errorf("voice udp port %d: %w", cfg.VoiceUDPPort, err)
+			return nil, err
 		}
+		scfg.Batch = group
 		s.muxes = append(s.muxes, mux)
 		scfg.UDPMux = mux
 		if cfg.VoiceTCPPort > 0 {
@@ -202,6 +192,60 @@ func New(o Options) (*Service, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+// listenMux opens the media port on every local IP (those ipFilter keeps;
+// loopback only when asked) behind batching sockets, and muxes them.
+func listenMux(port int, ipFilter func(net.IP) bool, loopback bool) (ice.UDPMux, udpbatch.Group, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, nil, fmt.Errorf("voice: list interfaces: %w", err)
+	}
+	var ips []net.IP
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || (ifc.Flags&net.FlagLoopback != 0 && !loopback) {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {
+				continue
+			}
+			if ipFilter != nil && !ipFilter(ipn.IP) {
+				continue
+			}
+			ips = append(ips, ipn.IP)
+		}
+	}
+	if len(ips) == 0 {
+		return nil, nil, errors.New("voice: no local IP to carry media (check --voice-ips)")
+	}
+	var group udpbatch.Group
+	var muxes []ice.UDPMux
+	fail := func(err error) (ice.UDPMux, udpbatch.Group, error) {
+		for _, m := range muxes {
+			_ = m.Close()
+		}
+		return nil, nil, err
+	}
+	for _, ip := range ips {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			return fail(fmt.Errorf("voice udp %s: %w", net.JoinHostPort(ip.String(), strconv.Itoa(port)), err))
+		}
+		// One socket carries every participant: room for bursts (the
+		// kernel caps these at net.core.[rw]mem_max).
+		_ = conn.SetReadBuffer(4 << 20)
+		_ = conn.SetWriteBuffer(4 << 20)
+		bc := udpbatch.New(conn)
+		group = append(group, bc)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: bc}))
+	}
+	return ice.NewMultiUDPMuxDefault(muxes...), group, nil
 }
 
 func nonEmpty(list []string) []string {

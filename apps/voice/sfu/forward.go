@@ -79,6 +79,7 @@ func (u *upTrack) removeDown(d *downTrack) {
 // It reuses one buffer and one header: the hot path allocates nothing.
 func (u *upTrack) readLoop() {
 	m := u.pub.room.sfu.cfg.Metrics
+	batch := u.pub.room.sfu.cfg.Batch
 	buf := make([]byte, 1500)
 	var h rtp.Header
 	for {
@@ -119,10 +120,31 @@ func (u *upTrack) readLoop() {
 			u.skipped.Add(1)
 			continue
 		}
+		downs := *u.downs.Load()
+		if len(downs) == 0 {
+			continue
+		}
 		seq := h.SequenceNumber - uint16(u.skipped.Load())
 		payload := buf[hl:end]
-		for _, d := range *u.downs.Load() {
-			d.write(seq, h.Timestamp, h.Marker, lvl, payload, t0)
+		// With a batching socket the whole fan-out leaves in one system
+		// call when Uncork returns, which is when it counts as written.
+		if batch != nil {
+			batch.Cork()
+		}
+		sent := 0
+		for _, d := range downs {
+			if d.write(seq, h.Timestamp, h.Marker, lvl, payload) {
+				sent++
+			}
+		}
+		if batch != nil {
+			batch.Uncork()
+		}
+		if sent > 0 {
+			delay := time.Since(t0).Seconds()
+			for range sent {
+				m.forward.Observe(delay)
+			}
 		}
 	}
 }
@@ -138,17 +160,17 @@ type downTrack struct {
 	packets, bytes atomic.Uint64
 }
 
-func (d *downTrack) write(seq uint16, ts uint32, marker bool, level int, payload []byte, t0 time.Time) {
+func (d *downTrack) write(seq uint16, ts uint32, marker bool, level int, payload []byte) bool {
 	ok, err := d.track.Write(seq, ts, marker, level, payload)
 	if err != nil || !ok {
-		return
+		return false
 	}
 	m := d.up.pub.room.sfu.cfg.Metrics
 	d.packets.Add(1)
 	d.bytes.Add(uint64(len(payload) + 12))
 	m.packetsOut.Inc()
 	m.bytesOut.Add(float64(len(payload) + 12))
-	m.forward.Observe(time.Since(t0).Seconds())
+	return true
 }
 
 // readRTCP drains the sender's RTCP so the interceptors (reports, stats)

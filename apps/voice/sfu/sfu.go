@@ -59,6 +59,12 @@ type Config struct {
 	// UDPMux carries every peer connection's media on one socket (one per
 	// local IP); nil lets each connection gather ephemeral ports (tests).
 	UDPMux ice.UDPMux
+	// Batch, when the UDP mux writes through batching sockets, is corked
+	// around each fan-out so it leaves in one system call.
+	Batch interface {
+		Cork()
+		Uncork()
+	}
 	// TCPMux accepts ICE over TCP on one port as a fallback; nil disables.
 	TCPMux ice.TCPMux
 	// NAT1To1IPs are public IPs announced instead of the host's (1:1 NAT).
