@@ -78,7 +78,9 @@ func New(c *net.UDPConn) *Conn {
 
 type v6writer struct{ pc *ipv6.PacketConn }
 
-func (w v6writer) WriteBatch(ms []ipv4.Message, flags int) (int, error) { return w.pc.WriteBatch(ms, flags) }
+func (w v6writer) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
+	return w.pc.WriteBatch(ms, flags)
+}
 
 // ReadFrom implements net.PacketConn.
 func (b *Conn) ReadFrom(p []byte) (int, net.Addr, error) { return b.conn.ReadFrom(p) }
