@@ -3,7 +3,9 @@
 # and stops the server afterwards. Every argument goes to the load tool.
 #   scripts/voice-load.sh --participants 10 --speakers 2 --duration 10m --churn 30s
 # Environment: PORT (HTTP, default 18093), VOICE_UDP_PORT (default 17882),
-# SERVER_FLAGS (extra `hearth serve` flags), KEEP_LOG=1 keeps the server log.
+# SERVER_FLAGS (extra `hearth serve` flags), KEEP_LOG=1 keeps the server log,
+# SERVER_CPUS / TOOL_CPUS (taskset CPU lists, e.g. 0 and 1) pin the server
+# and the load tool to separate cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${PORT:-18093}"
@@ -11,7 +13,7 @@ udp="${VOICE_UDP_PORT:-17882}"
 work="$(mktemp -d)"
 go build -o "$work/hearth" ./cmd/hearth
 # shellcheck disable=SC2086
-"$work/hearth" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --voice-udp-port "$udp" \
+${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "$work/hearth" serve --addr "127.0.0.1:$port" --data-dir "$work/data" --voice-udp-port "$udp" \
   --voice-tcp-port 0 --voice-ips 127.0.0.1 --log-level warn ${SERVER_FLAGS:-} >"$work/server.log" 2>&1 &
 server=$!
 cleanup() {
@@ -25,5 +27,5 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
-"$work/hearth" loadtest voice --url "http://127.0.0.1:$port" "$@"
+${TOOL_CPUS:+taskset -c "$TOOL_CPUS"} "$work/hearth" loadtest voice --url "http://127.0.0.1:$port" "$@"
 echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) after the run"

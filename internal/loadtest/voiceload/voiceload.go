@@ -75,6 +75,7 @@ type participant struct {
 	planned bool          // the current signalling loss is the tool's doing
 
 	seq     uint32 // sender goroutine only
+	phase   uint32 // ms offset of its packets, random per participant
 	payload []byte
 
 	smu     sync.Mutex
@@ -197,7 +198,7 @@ func (t *Tool) setup(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("guest: %w", err)
 			}
-			p := &participant{tool: t, room: r, slot: slot, speaker: pi < t.cfg.Speakers, g: g,
+			p := &participant{tool: t, room: r, slot: slot, speaker: pi < t.cfg.Speakers, g: g, phase: rand.Uint32N(400),
 				payload: make([]byte, t.cfg.PayloadBytes), streams: map[streamKey]*stream{}}
 			slot++
 			r.parts = append(r.parts, p)
@@ -328,11 +329,13 @@ func (p *participant) onLost(gen uint32) {
 }
 
 // sender publishes every 20 ms for speakers and every 400 ms for the
-// silent, from one goroutine to keep the tool cheap.
+// silent, from one goroutine to keep the tool cheap. Each participant has
+// its own phase (as independent clients do): if they all sent on the same
+// tick, the SFU would see every fan-out at once.
 func (t *Tool) sender(ctx context.Context) {
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	var n uint32
+	var ms uint32
 	begin := time.Now()
 	for {
 		select {
@@ -342,18 +345,22 @@ func (t *Tool) sender(ctx context.Context) {
 		}
 		// A starved process catches up on the packets it owes, as a
 		// real client's encoder would, rather than silently sending fewer.
-		due := uint32(time.Since(begin) / (20 * time.Millisecond))
-		for n < due {
-			n++
-			t.sendTick(n)
+		due := uint32(time.Since(begin) / time.Millisecond)
+		for ms < due {
+			ms++
+			t.sendTick(ms)
 		}
 	}
 }
 
-func (t *Tool) sendTick(n uint32) {
-	now := time.Since(t.t0)
+func (t *Tool) sendTick(ms uint32) {
+	var now time.Duration
 	for _, p := range t.parts {
-		if !p.speaker && n%20 != 0 {
+		period := uint32(20)
+		if !p.speaker {
+			period = 400
+		}
+		if (ms+p.phase)%period != 0 {
 			continue
 		}
 		p.mu.Lock()
@@ -369,8 +376,11 @@ func (t *Tool) sendTick(n uint32) {
 		if !p.speaker {
 			size, level = headerBytes, 127 // DTX comfort noise: tiny, silent
 		}
+		if now == 0 {
+			now = time.Since(t.t0)
+		}
 		putHeader(p.payload, now, p.slot, gen, seq)
-		if ok, _ := c.Send(uint16(seq), n*960, level, p.payload[:size]); ok {
+		if ok, _ := c.Send(uint16(seq), (ms+p.phase)/20*960, level, p.payload[:size]); ok {
 			t.sent.Add(1)
 		}
 	}
