@@ -24,6 +24,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hearth-space/hearth/apps/voice/rtptrack"
@@ -54,6 +55,9 @@ type Config struct {
 	// 127.0.0.1 candidates (tests and load runs on one machine).
 	Net          transport.Net
 	LoopbackOnly bool
+	// ReadBuffer sets the UDP receive buffer of the client's sockets (load
+	// tools with many clients in one process; 0: the system default).
+	ReadBuffer int
 	// ICE timeouts (zero: Pion's defaults).
 	DisconnectedTimeout, FailedTimeout, KeepAlive time.Duration
 	// OnPacket receives every RTP packet from every other participant.
@@ -171,6 +175,12 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
+	} else if cfg.ReadBuffer > 0 {
+		sn, err := stdnet.NewNet()
+		if err != nil {
+			return nil, err
+		}
+		se.SetNet(bufNet{Net: sn, size: cfg.ReadBuffer})
 	}
 	if cfg.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
@@ -598,4 +608,30 @@ func (c *Client) Close() {
 	c.connWG.Wait()
 	_ = c.pc.Close()
 	c.wg.Wait()
+}
+
+// bufNet is the OS network with bigger socket receive buffers.
+type bufNet struct {
+	*stdnet.Net
+	size int
+}
+
+func (n bufNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err == nil {
+		if b, ok := c.(interface{ SetReadBuffer(int) error }); ok {
+			_ = b.SetReadBuffer(n.size)
+		}
+	}
+	return c, err
+}
+
+func (n bufNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if err == nil {
+		if b, ok := c.(interface{ SetReadBuffer(int) error }); ok {
+			_ = b.SetReadBuffer(n.size)
+		}
+	}
+	return c, err
 }
