@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearth-space/hearth/apps/voice/client"
 	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/loadtest/voiceload"
 )
 
 // TestServeVoice joins a room through the API and connects to voice with
@@ -94,4 +95,33 @@ func TestServeVoice(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.Leave()
+}
+
+// TestLoadtestVoice runs `hearth loadtest voice` for a few seconds
+// against the whole process: every packet arrives, and the report carries
+// the SFU's figures from /metrics.
+func TestLoadtestVoice(t *testing.T) {
+	cfg := testServeConfig(t)
+	cfg.Voice = config.Voice{VoiceIPs: []string{"127.0.0.1"}}
+	r := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out strings.Builder
+	rep, err := voiceload.Run(ctx, config.LoadtestVoice{
+		URL: r.base, Rooms: 1, Participants: 3, Speakers: 2, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
+		Churn: 700 * time.Millisecond, Ramp: 10 * time.Millisecond, PayloadBytes: 80, Interval: time.Second,
+		Timeout: 10 * time.Second, JSON: t.TempDir() + "/r.json",
+	}, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if rep.PacketsReceived == 0 || rep.SFU.ForwardedPPS == 0 || rep.SFU.Joins < 3 {
+		t.Fatalf("empty report:\n%s", out.String())
+	}
+	if rep.Failures != 0 {
+		t.Fatalf("%d failures:\n%s", rep.Failures, out.String())
+	}
+	if !strings.Contains(out.String(), "voice load result") {
+		t.Fatalf("no final table:\n%s", out.String())
+	}
 }
