@@ -255,7 +255,7 @@ func (p *participant) connect(ctx context.Context, first bool) error {
 		URL: ep.URL, Token: ep.Token, RoomID: p.room.id, Traceparent: tp, LoopbackOnly: t.loopback,
 		// A starved load process must not lose packets in its own sockets
 		// and blame the SFU: 1 MiB holds seconds of a 40-person room.
-		ReadBuffer: 1 << 20,
+		ReadBuffer:       1 << 20,
 		OnPacket:         p.onPacket,
 		OnSignallingLost: func(error) { p.onLost(gen) },
 	})
