@@ -53,6 +53,10 @@ func TestPublishReceive(t *testing.T) {
 			return false
 		}) != nil
 	})
+	// Round-trip time, from bob's receiver reports on alice's audio.
+	b.waitFor(ctx, t, "an RTT measurement", func() bool {
+		return b.hasMsg(func(m *voicev1.ServerMessage) bool { return m.GetQuality().GetSelf().GetRttMs() > 0 })
+	})
 	// Quality: scored and sent to everyone.
 	a.waitFor(ctx, t, "a quality update with bob's score", func() bool {
 		return a.findMsg(func(m *voicev1.ServerMessage) bool {

@@ -258,9 +258,12 @@ func (s *SFU) newAPI(onStats func(stats.Getter)) (*webrtc.API, error) {
 		return nil, err
 	}
 	st.OnNewPeerConnection(func(_ string, g stats.Getter) { onStats(g) })
+	// Order matters: an interceptor sees the RTCP that those added after
+	// it write, so stats comes first to see the sender reports it needs
+	// for round-trip times.
+	reg.Add(st)
 	reg.Add(rr)
 	reg.Add(sr)
-	reg.Add(st)
 
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(s.cfg.DisconnectedTimeout, s.cfg.FailedTimeout, s.cfg.KeepAlive)
