@@ -6,6 +6,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -119,7 +120,7 @@ func New(o Options) *Gateway {
 		stop: make(chan struct{}),
 		up: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			ReadBufferSize:   1024,
+			ReadBufferSize:   512, // frames are small; a large one just takes more reads
 			// Write buffers are borrowed only while writing, so idle
 			// connections hold none.
 			WriteBufferPool: &sync.Pool{},
@@ -164,11 +165,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.metrics.connects.WithLabelValues("upgrade_failed").Inc()
 		return // the upgrader has answered
 	}
-	g.serveConn(r.Context(), ws)
+	g.serveConn(context.WithoutCancel(r.Context()), ws)
 }
 
-// serveConn runs one connection on the handler's goroutine: handshake, then
-// the read loop, then the disconnect.
+// serveConn runs the handshake on the handler's goroutine, then hands the
+// connection to a fresh goroutine for its read loop and returns. Returning
+// frees what net/http holds per request (its buffers, the request), and
+// the long-lived reader starts with a small stack instead of one grown by
+// the handshake's database and tracing calls: an idle connection costs
+// that one small goroutine and a few KiB.
 func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 	ws.SetReadLimit(int64(g.cfg.MaxFrameBytes))
 	c := newConn(ws, g.cfg.SendQueueBytes, g.cfg.WriteTimeout, connHooks{
@@ -190,7 +195,12 @@ func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 		g.drain(c)
 		return
 	}
-	defer g.untrack(c)
+	untrack := true
+	defer func() {
+		if untrack {
+			g.untrack(c)
+		}
+	}()
 
 	rd := &reader{g: g, c: c}
 	_ = ws.SetReadDeadline(time.Now().Add(g.cfg.HelloTimeout))
@@ -227,13 +237,27 @@ func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 	}
 	rd.sess = sess
 	rd.limits = newConnLimits(g.cfg)
+	rd.buf = bytes.Buffer{} // the hello's buffer is larger than poses need
+	rd.msg.Reset()          // and it holds the token
 	ws.SetPongHandler(func(string) error {
 		return ws.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
 	})
 	g.metrics.connections.Inc()
-	defer g.metrics.connections.Dec()
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer g.untrack(c)
+		defer g.metrics.connections.Dec()
+		rd.loop()
+	}()
+	untrack = false
+}
+
+// loop reads until the connection ends, then reports the disconnect.
+func (rd *reader) loop() {
+	g, c, sess := rd.g, rd.c, rd.sess
 	for {
-		_ = ws.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
+		_ = c.ws.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
 		msg, code := rd.next()
 		switch code {
 		case 0:
@@ -429,6 +453,7 @@ func (g *Gateway) attach(r *room, c *conn, claims *auth.Claims, h *rtv1.Hello) (
 			missed, exact := s.replay.since(h.GetLastSeq(), s.seq)
 			s.conn, s.tokenExp, s.warned, s.connectAt = c, claims.ExpiresAt.Time, false, now
 			s.sent = s.sent[:0] // resend every pose
+			r.deferred = true
 			m := s.member
 			m.name, m.role = claims.Name, role
 			welcome.SessionId, welcome.ResumeToken, welcome.Slot = s.id, s.resumeToken, m.slot

@@ -72,6 +72,10 @@ type room struct {
 	chatSeq int64
 
 	versions atomic.Uint64
+	// lastVer and deferred let a tick with nothing to send return at once:
+	// no pose changed since the last tick and nobody is owed one.
+	lastVer  uint64
+	deferred bool
 	done     chan struct{}
 	stopOnce sync.Once
 }
@@ -241,6 +245,11 @@ func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) (
 	if r.stopped {
 		return entries, dists
 	}
+	cur := r.versions.Load()
+	if cur == r.lastVer && !r.deferred {
+		return entries, dists
+	}
+	r.lastVer, r.deferred = cur, false
 	now := r.g.now()
 	serverMS := msTime(now)
 	type snap struct {
@@ -276,6 +285,7 @@ func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) (
 		// one with their latest poses.
 		if old := c.takePose(); old != nil {
 			r.g.metrics.dropped.WithLabelValues("pose_superseded").Inc()
+			r.deferred = true
 			for _, slot := range old.slots {
 				sess.setSent(slot, 0)
 			}
@@ -303,6 +313,7 @@ func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) (
 			if cut >= 0 && !reducedTick {
 				d := dist2(self.p, o.p)
 				if d > cut && d > radius2 {
+					r.deferred = true // owed at its next reduced tick
 					continue
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
@@ -189,7 +190,28 @@ func (a *app) serve(ctx context.Context) error {
 	return a.serveOn(ctx, ln)
 }
 
+// servePprof serves the Go profiler on its own private address.
+func (a *app) servePprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("pprof server", "err", err)
+		}
+	}()
+	a.closers = append(a.closers, srv.Shutdown)
+	a.log.Info("pprof serving", "addr", a.cfg.PprofAddr)
+}
+
 func (a *app) serveOn(ctx context.Context, ln net.Listener) error {
+	if a.cfg.PprofAddr != "" {
+		a.servePprof()
+	}
 	srv := &http.Server{
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
