@@ -8,6 +8,7 @@ package realtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/bus"
+	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/errs"
 	"github.com/hearth-space/hearth/internal/httpx"
@@ -55,6 +57,19 @@ type MusicStates interface {
 	PlayerState(ctx context.Context, roomID string) (*musicv1.PlayerState, error)
 }
 
+// Cluster claims rooms for this node in a multi-node deployment
+// (*cluster.Registry implements it).
+type Cluster interface {
+	Claim(ctx context.Context, service, roomID string) error
+	Release(ctx context.Context, service, roomID string)
+}
+
+// PresenceSink receives each room's member list whenever it changes, so
+// API nodes elsewhere can see occupancy (*cluster.Presence implements it).
+type PresenceSink interface {
+	Publish(ctx context.Context, roomID string, userIDs []string) error
+}
+
 // MusicTopic is the bus topic on which the music service publishes player
 // states (proto-encoded musicv1.PlayerState).
 const MusicTopic = "music"
@@ -64,7 +79,9 @@ type Options struct {
 	Tokens   TokenVerifier
 	Store    Store
 	Bus      bus.Bus
-	Music    MusicStates // optional
+	Music    MusicStates  // optional
+	Cluster  Cluster      // optional: multi-node room claims
+	Presence PresenceSink // optional: publishes occupancy for other nodes
 	Log      *slog.Logger
 	Registry prometheus.Registerer
 	Join     *obs.JoinMetrics
@@ -79,6 +96,8 @@ type Gateway struct {
 	tokens  TokenVerifier
 	store   Store
 	music   MusicStates
+	cluster Cluster
+	sink    PresenceSink
 	log     *slog.Logger
 	tracer  trace.Tracer
 	join    *obs.JoinMetrics
@@ -114,7 +133,7 @@ func New(o Options) *Gateway {
 		tp = noop.NewTracerProvider()
 	}
 	g := &Gateway{
-		tokens: o.Tokens, store: o.Store, music: o.Music, log: o.Log, tracer: tp.Tracer("hearth/realtime"),
+		tokens: o.Tokens, store: o.Store, music: o.Music, cluster: o.Cluster, sink: o.Presence, log: o.Log, tracer: tp.Tracer("hearth/realtime"),
 		join: o.Join, cfg: o.Config, proxies: o.Proxies, now: o.Now, metrics: newMetrics(o.Registry),
 		rooms: map[string]*room{}, conns: map[*conn]struct{}{}, sessions: map[string]*session{},
 		stop: make(chan struct{}),
@@ -137,6 +156,10 @@ func New(o Options) *Gateway {
 	}
 	g.wg.Add(1)
 	go g.gauges()
+	if g.sink != nil {
+		g.wg.Add(1)
+		go g.publishPresence()
+	}
 	return g
 }
 
@@ -395,9 +418,12 @@ func (g *Gateway) handshake(ctx context.Context, c *conn, h *rtv1.Hello) *sessio
 		r, err := g.room(ctx, claims.Room)
 		if err != nil {
 			pspan.End()
-			if errs.CodeOf(err) == errs.NotFound {
+			switch {
+			case errs.CodeOf(err) == errs.NotFound:
 				g.refuse(c, closeRoomDeleted, string(errs.NotFound), "the room does not exist")
-			} else {
+			case errors.Is(err, cluster.ErrElsewhere):
+				g.refuse(c, closeRoomMoved, "room_moved", "the room is served by another node: join it again")
+			default:
 				log.ErrorContext(ctx, "load room failed", "err", err)
 				g.refuse(c, closeInternal, string(errs.Internal), "try again")
 			}
@@ -609,6 +635,11 @@ func (g *Gateway) room(ctx context.Context, roomID string) (*room, error) {
 		chat = append(chat, chatProto(m))
 		seq = m.Seq
 	}
+	if g.cluster != nil {
+		if err := g.cluster.Claim(ctx, cluster.Realtime, roomID); err != nil {
+			return nil, err
+		}
+	}
 	var music *musicv1.PlayerState
 	if g.music != nil {
 		if music, err = g.music.PlayerState(ctx, roomID); err != nil {
@@ -654,6 +685,69 @@ func (g *Gateway) removeRoomIfEmpty(r *room) {
 	r.stop()
 	if g.rooms[r.id] == r {
 		delete(g.rooms, r.id)
+	}
+	if g.cluster != nil || g.sink != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if g.sink != nil {
+				if err := g.sink.Publish(ctx, r.id, nil); err != nil {
+					g.log.Warn("publish presence", "err", err)
+				}
+			}
+			if g.cluster != nil {
+				g.cluster.Release(ctx, cluster.Realtime, r.id)
+			}
+		}()
+	}
+}
+
+// publishPresence sends changed rooms' member lists to the sink every
+// second, and every room's now and then so the keys outlive their TTL.
+func (g *Gateway) publishPresence() {
+	defer g.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	lastFull := time.Now()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		full := time.Since(lastFull) >= cluster.RefreshInterval()
+		if full {
+			lastFull = time.Now()
+		}
+		g.mu.Lock()
+		rooms := make([]*room, 0, len(g.rooms))
+		for _, r := range g.rooms {
+			rooms = append(rooms, r)
+		}
+		g.mu.Unlock()
+		for _, r := range rooms {
+			r.mu.Lock()
+			if !r.presenceDirty && !full || r.stopped {
+				r.mu.Unlock()
+				continue
+			}
+			r.presenceDirty = false
+			ids := make([]string, 0, len(r.members))
+			for id := range r.members {
+				ids = append(ids, id)
+			}
+			r.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := g.sink.Publish(ctx, r.id, ids); err != nil {
+				g.log.Warn("publish presence", "err", err)
+				r.mu.Lock()
+				r.presenceDirty = true
+				r.mu.Unlock()
+			}
+			cancel()
+		}
 	}
 }
 

@@ -66,6 +66,8 @@ type room struct {
 	music    *musicv1.PlayerState
 	stopped  bool
 	lastPing time.Time
+	// presenceDirty marks a membership change not yet published.
+	presenceDirty bool
 
 	// chatMu orders chat: seq assignment, persistence, broadcast.
 	chatMu  sync.Mutex
@@ -170,6 +172,7 @@ func (r *room) addMember(userID, name string, guest bool, role rtv1.Role) *membe
 	}
 	r.slots[m.slot] = m
 	r.members[userID] = m
+	r.presenceDirty = true
 	return m
 }
 
@@ -180,6 +183,7 @@ func (r *room) removeMember(m *member, reason rtv1.LeaveReason) {
 	}
 	delete(r.members, m.userID)
 	r.slots[m.slot] = nil
+	r.presenceDirty = true
 	r.g.forgetSession(m.sess)
 	r.broadcast(&rtv1.ServerMessage{Msg: &rtv1.ServerMessage_MemberLeft{MemberLeft: &rtv1.MemberLeft{
 		UserId: m.userID, Slot: m.slot, Reason: reason,
