@@ -8,9 +8,9 @@ package realtime
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,6 +69,12 @@ type Cluster interface {
 type PresenceSink interface {
 	Publish(ctx context.Context, roomID string, userIDs []string) error
 }
+
+// Flush modes (config.Realtime.Flush).
+const (
+	FlushTick  = "tick"
+	FlushEager = "eager"
+)
 
 // MusicTopic is the bus topic on which the music service publishes player
 // states (proto-encoded musicv1.PlayerState).

@@ -33,8 +33,8 @@ const (
 	refreshEvery = 20 * time.Second
 )
 
-func nodeKey(service, id string) string  { return "hearth:node:" + service + ":" + id }
-func nodesKey(service string) string      { return "hearth:nodes:" + service }
+func nodeKey(service, id string) string    { return "hearth:node:" + service + ":" + id }
+func nodesKey(service string) string       { return "hearth:nodes:" + service }
 func claimKey(service, room string) string { return "hearth:room:" + service + ":" + room }
 func presentKey(room string) string        { return "hearth:present:" + room }
 
