@@ -9,15 +9,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/proto"
 	"go.uber.org/goleak"
 
@@ -424,13 +421,17 @@ func (e *env) nextState(roomID string) *musicv1.PlayerState {
 	}
 }
 
-// drainStates forgets published states.
-func (e *env) drainStates() {
+// stateVersion waits for the published state of a room with version v,
+// skipping older ones (the bus delivers asynchronously and in order).
+func (e *env) stateVersion(roomID string, v uint64) *musicv1.PlayerState {
+	e.t.Helper()
 	for {
-		select {
-		case <-e.states:
-		default:
-			return
+		st := e.nextState(roomID)
+		if st.GetVersion() == v {
+			return st
+		}
+		if st.GetVersion() > v {
+			e.t.Fatalf("room %s: version %d published, %d skipped", roomID, st.GetVersion(), v)
 		}
 	}
 }
@@ -497,6 +498,3 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 	return 0
 }
 
-var _ = testutil.ToFloat64
-var _ = strings.TrimSpace
-var _ = os.Remove

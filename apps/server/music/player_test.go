@@ -136,12 +136,11 @@ func TestPlayerCommands(t *testing.T) {
 		if r.body["position_ms"] != float64(3000) {
 			t.Fatalf("position after 3 s: %v", r.body["position_ms"])
 		}
-		e.drainStates()
 		r = ada.want(ada.do("POST", musicPath(room, "/pause"), nil), 200, "")
 		if r.body["paused"] != true || r.body["position_ms"] != float64(3000) {
 			t.Fatalf("pause: %s", r.raw)
 		}
-		if st := e.nextState(room); !st.GetPaused() || st.GetPositionMs() != 3000 {
+		if st := e.stateVersion(room, uint64(r.body["version"].(float64))); !st.GetPaused() || st.GetPositionMs() != 3000 {
 			t.Fatalf("published pause: %v", st)
 		}
 		v := r.body["version"].(float64)
@@ -245,12 +244,11 @@ func TestVoteSkip(t *testing.T) {
 			t.Fatalf("second vote by the same user: %s", r.raw)
 		}
 		e.presence.set(room, 3) // someone left: 2 now suffice
-		e.drainStates()
 		r = b.want(b.do("POST", musicPath(room, "/vote-skip"), map[string]string{"entry_id": entry}), 200, "")
 		if current(r)["track"].(map[string]any)["id"] != t2 || r.body["skip_votes"] != float64(0) {
 			t.Fatalf("passing vote: %s", r.raw)
 		}
-		if st := e.nextState(room); st.GetCurrent().GetTrack().GetId() != t2 || len(st.GetSkipVoterIds()) != 0 {
+		if st := e.stateVersion(room, uint64(r.body["version"].(float64))); st.GetCurrent().GetTrack().GetId() != t2 || len(st.GetSkipVoterIds()) != 0 {
 			t.Fatalf("published: %v", st)
 		}
 		// A vote for the entry that already went is refused.
@@ -280,12 +278,12 @@ func TestAutoAdvance(t *testing.T) {
 		t1, t2 := ada.tone(2*time.Second), ada.tone(3*time.Second)
 		ada.want(ada.do("POST", musicPath(room, "/queue"), map[string]string{"track_id": t1}), 200, "")
 		start := e.clk.Now().UnixMilli()
-		ada.want(ada.do("POST", musicPath(room, "/queue"), map[string]string{"track_id": t2}), 200, "")
-		e.drainStates()
+		r := ada.want(ada.do("POST", musicPath(room, "/queue"), map[string]string{"track_id": t2}), 200, "")
+		v := uint64(r.body["version"].(float64))
 
 		e.clk.Advance(1500 * time.Millisecond)
 		e.clk.Advance(600 * time.Millisecond) // 100 ms past the end of t1
-		st := e.nextState(room)
+		st := e.stateVersion(room, v+1)
 		if st.GetCurrent().GetTrack().GetId() != t2 || st.GetPaused() {
 			t.Fatalf("after t1: %v", st)
 		}
@@ -294,7 +292,7 @@ func TestAutoAdvance(t *testing.T) {
 			t.Fatalf("t2 started at %v, want %v", got, start+2000)
 		}
 		e.clk.Advance(3 * time.Second)
-		st = e.nextState(room)
+		st = e.stateVersion(room, v+2)
 		if st.GetCurrent() != nil || len(st.GetQueue()) != 0 {
 			t.Fatalf("after t2: %v", st)
 		}
@@ -341,9 +339,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatalf("paused room after restart: %v %v", ps, err)
 		}
 		// The new node's scheduler carries on.
-		e.drainStates()
 		e.clk.Advance(19 * time.Second)
-		if st := e.nextState(room); st.GetCurrent().GetTrack().GetId() != t3 {
+		if st := e.stateVersion(room, st.GetVersion()+1); st.GetCurrent().GetTrack().GetId() != t3 {
 			t.Fatalf("after t2: %v", st)
 		}
 	})
@@ -395,9 +392,10 @@ func TestTwoNodes(t *testing.T) {
 			seen[v] = true
 		}
 		// Both schedulers see the end of the first track; one advances it.
+		head := st.GetQueue()[0].GetId()
 		e.clk.Advance(1100 * time.Millisecond)
-		next := e.nextState(room)
-		if next.GetCurrent().GetTrack().GetId() != tracks[0] || len(next.GetQueue()) != len(tracks)-1 {
+		next := e.stateVersion(room, st.GetVersion()+1)
+		if next.GetCurrent().GetId() != head || len(next.GetQueue()) != len(tracks)-1 {
 			t.Fatalf("advance: %v", next)
 		}
 		// Let both schedulers finish their pass, then check nothing else
@@ -427,9 +425,8 @@ func TestDeletingAPlayingTrack(t *testing.T) {
 		ada.want(ada.do("POST", musicPath(room, "/queue"), map[string]string{"track_id": t1}), 200, "")
 		ada.want(ada.do("POST", musicPath(room, "/queue"), map[string]string{"track_id": t2}), 200, "")
 		ada.want(ada.do("POST", musicPath(room, "/queue"), map[string]string{"track_id": t1}), 200, "")
-		e.drainStates()
 		ada.want(ada.do("DELETE", "/api/v1/music/tracks/"+t1, nil), 204, "")
-		st := e.nextState(room)
+		st := e.stateVersion(room, 4)
 		if st.GetCurrent().GetTrack().GetId() != t2 || len(st.GetQueue()) != 0 {
 			t.Fatalf("after deleting the playing track: %v", st)
 		}
