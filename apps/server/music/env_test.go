@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/protobuf/proto"
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/hearth-space/hearth/apps/server"
 	"github.com/hearth-space/hearth/apps/server/music"
@@ -145,7 +145,7 @@ type node struct {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	clk      *fakeClock
 	logs     *syncBuffer
@@ -164,8 +164,8 @@ type env struct {
 type envOption func(*env)
 
 func withMusic(f func(*config.Music)) envOption { return func(e *env) { f(&e.cfg.Music) } }
-func withBlobs(b blob.Store) envOption             { return func(e *env) { e.blobs = b } }
-func withoutPresence() envOption                   { return func(e *env) { e.presence = nil } }
+func withBlobs(b blob.Store) envOption          { return func(e *env) { e.blobs = b } }
+func withoutPresence() envOption                { return func(e *env) { e.presence = nil } }
 
 func testConfig() config.Serve {
 	return config.Serve{
@@ -179,7 +179,7 @@ func testConfig() config.Serve {
 	}
 }
 
-func newEnv(t *testing.T, dialect store.Dialect, opts ...envOption) *env {
+func newEnv(t testing.TB, dialect store.Dialect, opts ...envOption) *env {
 	t.Helper()
 	clk := newFakeClock()
 	e := &env{
@@ -266,7 +266,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env), opts ...envOption) {
 	}
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -437,7 +437,7 @@ func (e *env) stateVersion(roomID string, v uint64) *musicv1.PlayerState {
 }
 
 // files lists every file under dir (relative paths).
-func files(t *testing.T, dir string) []string {
+func files(t testing.TB, dir string) []string {
 	var out []string
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -451,7 +451,7 @@ func files(t *testing.T, dir string) []string {
 
 // eventually polls cond until it holds or 10 s pass (for effects of a
 // request whose client already gave up, such as an interrupted upload).
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -462,7 +462,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+func counter(t testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -497,4 +497,3 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 	}
 	return 0
 }
-

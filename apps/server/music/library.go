@@ -301,7 +301,9 @@ func cleanText(s string) string {
 
 type fieldErrors []errs.FieldError
 
-func (f *fieldErrors) add(field, msg string) { *f = append(*f, errs.FieldError{Field: field, Message: msg}) }
+func (f *fieldErrors) add(field, msg string) {
+	*f = append(*f, errs.FieldError{Field: field, Message: msg})
+}
 
 func (f fieldErrors) err() error {
 	if len(f) == 0 {
