@@ -32,6 +32,7 @@ import (
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
+	musicv1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/music/v1"
 )
 
 // app is one running hearth process: its shared dependencies and the
@@ -162,6 +163,9 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		if reg != nil {
 			ro.Cluster = reg
 		}
+		if cfg.Has(config.ServiceAPI) {
+			ro.Music = musicStates{a} // the music service is built below, before serving starts
+		}
 		gw := realtime.New(ro)
 		a.router.Handle("GET /rt", gw)
 		a.onShutdown = append(a.onShutdown, gw.Shutdown)
@@ -181,7 +185,7 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		})
 		api.Routes(a.router)
 		a.startPruner(ctx)
-		if err := a.startMusic(ctx, api, o); err != nil {
+		if err := a.startMusic(ctx, api, presence, o); err != nil {
 			return nil, err
 		}
 	}
@@ -323,7 +327,7 @@ func (a *app) close(ctx context.Context) {
 // startMusic builds the music service (blob store, library, room players),
 // mounts its routes and starts the scheduler that advances players at the
 // end of each track.
-func (a *app) startMusic(ctx context.Context, api *server.Server, o appOptions) error {
+func (a *app) startMusic(ctx context.Context, api *server.Server, presence server.Presence, o appOptions) error {
 	cfg := a.cfg.Music
 	var blobs blob.Store
 	if cfg.UsesS3() {
@@ -346,11 +350,15 @@ func (a *app) startMusic(ctx context.Context, api *server.Server, o appOptions) 
 	if o.musicClock != nil {
 		clock = o.musicClock
 	}
+	var mp music.Presence
+	if presence != nil {
+		mp = presence
+	}
+	// Without the realtime gateway in this process (split deployments)
+	// there is no presence yet: vote-skip answers 503.
 	svc, err := music.New(ctx, music.Options{
-		Store: a.db, Blobs: blobs, Auth: api, Bus: a.bus, Log: a.log, Registry: a.reg, Config: cfg,
+		Store: a.db, Blobs: blobs, Auth: api, Presence: mp, Bus: a.bus, Log: a.log, Registry: a.reg, Config: cfg,
 		Admins: a.cfg.Admins, SpoolDir: filepath.Join(a.cfg.DataDir, "tmp", "uploads"), Clock: clock,
-		// Presence: the realtime gateway's, wired when it lands; until
-		// then vote-skip answers 503.
 	})
 	if err != nil {
 		return err
@@ -364,6 +372,17 @@ func (a *app) startMusic(ctx context.Context, api *server.Server, o appOptions) 
 	a.log.InfoContext(ctx, "music ready", "blobs", map[bool]string{true: "s3", false: "disk"}[cfg.UsesS3()],
 		"max_upload_bytes", cfg.MaxUploadBytes)
 	return nil
+}
+
+// musicStates lets the realtime gateway, built before the API, read room
+// players from the music service built after it.
+type musicStates struct{ a *app }
+
+func (m musicStates) PlayerState(ctx context.Context, roomID string) (*musicv1.PlayerState, error) {
+	if m.a.music == nil {
+		return nil, nil
+	}
+	return m.a.music.PlayerState(ctx, roomID)
 }
 
 // startPruner deletes expired and revoked sign-in sessions every hour.
