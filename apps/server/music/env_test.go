@@ -171,7 +171,7 @@ func testConfig() config.Serve {
 	return config.Serve{
 		MaxBodyBytes: 1 << 20,
 		Auth: config.Auth{AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour, RoomTokenTTL: 10 * time.Minute,
-			LoginRate: 100, LoginBurst: 100},
+			LoginRate: 100, LoginBurst: 100, GuestRate: 100, GuestBurst: 100},
 		Rooms:  config.Rooms{MaxRoomCapacity: 100, DefaultRoomCapacity: 40},
 		Client: config.Client{QualityPreset: "auto"},
 		Admins: []string{"root-admin"},
