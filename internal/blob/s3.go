@@ -94,12 +94,12 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, conte
 	tmp := s.prefix + tempPrefix + id.Random(16)
 	defer func() {
 		// Whatever happened, the temporary object goes; after a failure
-		// the request's context may be over, so use a fresh one.
+		// the request's context may be over, so use a fresh one. Should
+		// the removal itself fail, SweepTemp collects the object later: the
+		// committed object is complete either way.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if rerr := s.c.RemoveObject(cctx, s.bucket, tmp, minio.RemoveObjectOptions{}); rerr != nil && err == nil && !isNotFound(rerr) {
-			err = fmt.Errorf("blob: remove temporary object: %w", rerr)
-		}
+		_ = s.c.RemoveObject(cctx, s.bucket, tmp, minio.RemoveObjectOptions{})
 	}()
 	if _, err = s.c.PutObject(ctx, s.bucket, tmp, r, size, minio.PutObjectOptions{ContentType: contentType}); err != nil {
 		return fmt.Errorf("blob: upload %s: %w", key, err)
