@@ -80,6 +80,8 @@ func probeMP4(r io.ReaderAt, size int64) (Info, error) {
 		movieScale                    uint32
 		trackDur                      uint64
 		trackScale                    uint32
+		edited                        uint64 // edit list duration, movie time scale
+		hasEdit                       bool
 		rate, channels                int
 		sound, playable, badSoundCode bool
 	)
@@ -94,6 +96,8 @@ func probeMP4(r io.ReaderAt, size int64) (Info, error) {
 				sc            uint32
 				codec         string
 				sr, channels2 int
+				ed            uint64
+				hasEd         bool
 			)
 			walk(b, 0, func(typ string, b []byte) {
 				switch typ {
@@ -105,6 +109,8 @@ func probeMP4(r io.ReaderAt, size int64) (Info, error) {
 					d, sc = mediaHeader(b)
 				case "stsd":
 					codec, sr, channels2 = sampleEntry(b)
+				case "elst":
+					ed, hasEd = editDuration(b)
 				}
 			})
 			if !isSound || sound {
@@ -118,6 +124,7 @@ func probeMP4(r io.ReaderAt, size int64) (Info, error) {
 				badSoundCode = true
 			}
 			trackDur, trackScale, rate, channels = d, sc, sr, channels2
+			edited, hasEdit = ed, hasEd
 		}
 	})
 	if !sound || badSoundCode || !playable {
@@ -126,6 +133,9 @@ func probeMP4(r io.ReaderAt, size int64) (Info, error) {
 	var dur uint64
 	var scale uint32
 	switch {
+	case hasEdit && edited > 0 && movieScale > 0:
+		// The edit list trims the encoder's priming samples: what plays.
+		dur, scale = edited, movieScale
 	case trackScale > 0 && trackDur > 0:
 		dur, scale = trackDur, trackScale
 	case movieScale > 0:
@@ -138,7 +148,7 @@ func probeMP4(r io.ReaderAt, size int64) (Info, error) {
 
 // containers are the boxes walk descends into on the way to hdlr, mdhd
 // and stsd.
-var containers = map[string]bool{"mdia": true, "minf": true, "stbl": true}
+var containers = map[string]bool{"mdia": true, "minf": true, "stbl": true, "edts": true}
 
 // walk calls fn for every box in b, descending into containers.
 func walk(b []byte, depth int, fn func(typ string, body []byte)) {
@@ -172,6 +182,33 @@ func eachBox(b []byte, fn func(typ string, body []byte)) {
 		fn(string(b[4:8]), b[hl:n])
 		b = b[n:]
 	}
+}
+
+// editDuration sums the segments of an edit list that play media (empty
+// edits, media_time -1, are gaps and count too: they delay the start).
+func editDuration(b []byte) (uint64, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	v, n := b[0], be32(b[4:8])
+	size := 12
+	if v == 1 {
+		size = 20
+	}
+	b = b[8:]
+	if n == 0 || uint64(n)*uint64(size) > uint64(len(b)) {
+		return 0, false
+	}
+	var total uint64
+	for i := 0; i < int(n); i++ {
+		e := b[i*size:]
+		if v == 1 {
+			total += be64(e[0:8])
+		} else {
+			total += uint64(be32(e[0:4]))
+		}
+	}
+	return total, true
 }
 
 // mediaHeader reads duration and time scale from an mvhd or mdhd body.
