@@ -2,15 +2,21 @@ package music_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hearth-space/hearth/internal/audio"
 	"github.com/hearth-space/hearth/internal/audio/audiotest"
+	"github.com/hearth-space/hearth/internal/blob"
 	"github.com/hearth-space/hearth/internal/config"
 )
 
@@ -276,5 +282,57 @@ func BenchmarkUpload(b *testing.B) {
 		if r := ada.upload("bench.wav", data); r.status != 201 {
 			b.Fatalf("upload: %d %s", r.status, r.raw)
 		}
+	}
+}
+
+// brokenBlobs is a blob store whose writes fail, as a full disk or an
+// unreachable S3 endpoint would.
+type brokenBlobs struct{ blob.Store }
+
+func (brokenBlobs) Put(context.Context, string, io.Reader, int64, string) error {
+	return errors.New("disk full")
+}
+
+func TestUploadWhenStorageFails(t *testing.T) {
+	dir := t.TempDir()
+	disk, err := blob.NewDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "sqlite", withBlobs(brokenBlobs{disk}))
+	ada := e.registered("ada")
+	ada.want(ada.upload("song.wav", audiotest.WAV(8000, 1, time.Second, nil)), 503, "unavailable")
+	if n, _ := e.db.CountTracks(ctx(t)); n != 0 {
+		t.Fatalf("%d tracks recorded without a blob", n)
+	}
+	if got := files(t, e.spoolDir); len(got) != 0 {
+		t.Fatalf("spool left: %v", got)
+	}
+}
+
+// TestStartupSweepsCrashLeftovers plants what a crash mid-upload leaves
+// (an old spool file and an old temporary blob): a new node removes them
+// and keeps everything else.
+func TestStartupSweepsCrashLeftovers(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	ada := e.registered("ada")
+	ada.track("keep.wav", audiotest.WAV(8000, 1, time.Second, nil))
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{filepath.Join(e.spoolDir, "upload-crashed"), filepath.Join(e.blobDir, ".tmp", "put-crashed")} {
+		if err := os.WriteFile(p, []byte("half a file"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chtimes(p, old, old)
+	}
+	fresh := filepath.Join(e.spoolDir, "upload-in-progress")
+	if err := os.WriteFile(fresh, []byte("being written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.startNode()
+	if got := files(t, e.blobDir); len(got) != 1 || !strings.HasPrefix(got[0], "tracks") {
+		t.Fatalf("blobs after start-up: %v", got)
+	}
+	if got := files(t, e.spoolDir); len(got) != 1 || got[0] != "upload-in-progress" {
+		t.Fatalf("spool after start-up: %v", got)
 	}
 }
