@@ -10,6 +10,17 @@ section() { printf '\n==> %s\n' "$*"; }
 section "services"
 bash scripts/services.sh
 
+section "audio tools"
+# The music tests encode their fixtures (MP3, Ogg Opus/Vorbis, FLAC, M4A,
+# AAC) from a generated WAV with Debian's ffmpeg; sox is there for people
+# inspecting files by hand.
+if ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null; then
+  echo "installing sox and ffmpeg"
+  if [[ $(id -u) -eq 0 ]]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq sox libsox-fmt-all ffmpeg >/dev/null
+fi
+ffmpeg -hide_banner -version | sed -n 1p
+
 section "npm packages"
 bash scripts/npm-install.sh
 
@@ -40,6 +51,7 @@ fuzz() { # package target seconds
 }
 fuzz ./internal/httpx FuzzDecodeJSON 8
 fuzz ./apps/realtime FuzzClientMessage 8
+fuzz ./internal/audio FuzzProbe 15
 
 echo
 echo "all tests passed"
