@@ -148,7 +148,7 @@ func New(o Options) *Server {
 		metrics: newMetrics(o.Registry), join: o.Join, clientExtra: o.ClientCfg,
 		loginPerIP:    ratelimit.NewKeyed(a.LoginRate*5, a.LoginBurst*3, o.Now), // many users may share an IP (NAT)
 		loginPerName:  ratelimit.NewKeyed(a.LoginRate, a.LoginBurst, o.Now),
-		guestPerIP:    ratelimit.NewKeyed(0.5, 30, o.Now),
+		guestPerIP:    ratelimit.NewKeyed(a.GuestRate, a.GuestBurst, o.Now),
 		invitePerUser: ratelimit.NewKeyed(0.2, 10, o.Now),
 	}
 }
@@ -209,6 +209,11 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 		h(w, r, c)
 	}
 }
+
+// Authenticate verifies a request's bearer access token the way the API's
+// own endpoints do (signature, audience, live sign-in session), for
+// services mounted beside the API such as music.
+func (s *Server) Authenticate(r *http.Request) (*auth.Claims, error) { return s.verifyAccess(r) }
 
 func (s *Server) verifyAccess(r *http.Request) (*auth.Claims, error) {
 	h := r.Header.Get("Authorization")

@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-space/hearth/apps/voice/sfu"
 	"github.com/hearth-space/hearth/apps/voice/signal"
 	"github.com/hearth-space/hearth/internal/auth"
+	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/errs"
 	"github.com/hearth-space/hearth/internal/id"
 	"github.com/hearth-space/hearth/internal/obs"
@@ -40,6 +41,7 @@ const (
 	CloseTimeout       = 4009 // media or signalling timed out: rejoin
 	CloseSlowConsumer  = 4010 // the client did not read fast enough: resume
 	CloseSuperseded    = 4011 // a newer connection resumed this session: do nothing
+	CloseRoomMoved     = 4012 // another voice node serves the room: join again through the API
 	pingInterval       = 10 * time.Second
 	idleTimeout        = 30 * time.Second
 	maxBadFrames       = 20
@@ -357,6 +359,18 @@ func (s *session) join(ctx context.Context, ref uint32, j *voicev1.Join) bool {
 		return true
 	}
 
+	if s.svc.opts.Cluster != nil {
+		if err := s.svc.opts.Cluster.Claim(ctx, cluster.Voice, c.Room); err != nil {
+			span.SetStatus(codes.Error, "room claimed elsewhere")
+			if errors.Is(err, cluster.ErrElsewhere) {
+				s.goodbye(CloseRoomMoved, "room_moved", "another voice node serves this room: join it again", false)
+			} else {
+				s.log.Error("voice room claim failed", "err", err)
+				s.goodbye(CloseGoingAway, errs.Unavailable, "try again", false)
+			}
+			return false
+		}
+	}
 	info := sfu.ParticipantInfo{SessionID: id.New(), UserID: c.Subject, Name: c.Name, Role: c.Role, Guest: c.Guest, Muted: j.Muted}
 	p, err := s.svc.sfu.Join(ctx, c.Room, info, s)
 	if err != nil {

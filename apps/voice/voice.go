@@ -33,6 +33,7 @@ import (
 	"github.com/hearth-space/hearth/apps/voice/turn"
 	"github.com/hearth-space/hearth/apps/voice/udpbatch"
 	"github.com/hearth-space/hearth/internal/auth"
+	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/roomevents"
@@ -55,10 +56,18 @@ type Subscriber interface {
 	Subscribe(topic string, h func(topic string, data []byte)) (unsubscribe func())
 }
 
+// Cluster claims rooms for this node in a multi-node deployment
+// (*cluster.Registry implements it): a room's voice lives on one node.
+type Cluster interface {
+	Claim(ctx context.Context, service, roomID string) error
+	Release(ctx context.Context, service, roomID string)
+}
+
 // Options configure the service.
 type Options struct {
 	Tokens   TokenVerifier
 	Events   Subscriber // optional: room events (bans, kicks, deletions)
+	Cluster  Cluster    // optional: multi-node room claims
 	Log      *slog.Logger
 	Registry prometheus.Registerer
 	Join     *obs.JoinMetrics
@@ -145,7 +154,7 @@ func New(o Options) (*Service, error) {
 		NAT1To1IPs: nonEmpty(cfg.VoicePublicIPs), Net: o.Net, Loopback: o.Loopback,
 		QualityInterval: o.QualityInterval, SpeakerInterval: o.SpeakerInterval, RestartAfter: o.RestartAfter,
 		DisconnectedTimeout: o.DisconnectedTimeout, FailedTimeout: o.FailedTimeout, KeepAlive: o.KeepAlive,
-		MediaTimeout: cfg.VoiceMediaTimeout, QoSDebug: cfg.VoiceQoSDebug,
+		MediaTimeout: cfg.VoiceMediaTimeout, QoSDebug: cfg.VoiceQoSDebug, OnRoomEmpty: s.roomEmpty,
 		Log: o.Log, Metrics: s.metrics, Tracer: o.Tracer,
 	}
 	if ips := nonEmpty(cfg.VoiceIPs); len(ips) > 0 {
@@ -316,6 +325,15 @@ func (s *Service) setupICEServers() error {
 	}
 	s.ice = p
 	return nil
+}
+
+// roomEmpty gives up the room's claim when its last participant left.
+func (s *Service) roomEmpty(roomID string) {
+	if s.opts.Cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.opts.Cluster.Release(ctx, cluster.Voice, roomID)
+	}
 }
 
 // ICEServers returns the STUN and TURN servers (with fresh credentials) a

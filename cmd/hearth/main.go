@@ -15,18 +15,21 @@ import (
 
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/loadtest/voiceload"
+	"github.com/hearth-space/hearth/internal/loadtest/wsload"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
 )
 
 type cli struct {
-	Serve    config.Serve   `cmd:"" help:"Run Hearth's services (all of them by default) on one HTTP port."`
-	Migrate  config.Migrate `cmd:"" help:"Apply pending database migrations and exit."`
+	Serve   config.Serve   `cmd:"" help:"Run Hearth's services (all of them by default) on one HTTP port."`
+	Migrate config.Migrate `cmd:"" help:"Apply pending database migrations and exit."`
+	Version struct{}       `cmd:"" help:"Print the version."`
+	// Loadtest drives a running deployment with the real protocols.
 	Loadtest struct {
+		WS    config.LoadtestWS    `cmd:"" name:"ws" help:"Load the realtime gateway: rooms of simulated users walking, chatting and pinging."`
 		Voice config.LoadtestVoice `cmd:"" help:"Fill rooms with Pion voice clients against a running server; report loss, jitter, latency and the SFU's cost."`
-	} `cmd:"" help:"Load and soak tools that speak the real protocols."`
-	Version struct{} `cmd:"" help:"Print the version."`
+	} `cmd:"" help:"Load and soak tools that speak Hearth's real protocols."`
 }
 
 func main() {
@@ -47,6 +50,8 @@ func main() {
 		err = runMigrate(ctx, &c.Migrate)
 	case "loadtest voice":
 		_, err = voiceload.Run(ctx, c.Loadtest.Voice, os.Stdout)
+	case "loadtest ws":
+		_, err = wsload.Run(ctx, c.Loadtest.WS, os.Stdout)
 	case "version":
 		fmt.Printf("hearth %s (%s)\n", version.Version, version.GoVersion())
 	default:

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -16,33 +19,46 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/hearth-space/hearth/apps/realtime"
 	"github.com/hearth-space/hearth/apps/server"
+	"github.com/hearth-space/hearth/apps/server/music"
 	"github.com/hearth-space/hearth/apps/voice"
 	"github.com/hearth-space/hearth/apps/voice/turn"
 	"github.com/hearth-space/hearth/internal/auth"
+	"github.com/hearth-space/hearth/internal/blob"
 	"github.com/hearth-space/hearth/internal/bus"
+	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/httpx"
+	idpkg "github.com/hearth-space/hearth/internal/id"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
+	musicv1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/music/v1"
 )
 
 // app is one running hearth process: its shared dependencies and the
 // services it was asked to run.
 type app struct {
-	cfg     *config.Serve
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	tp      *sdktrace.TracerProvider
-	db      *store.DB
-	rdb     *redis.Client // nil without --redis-url
-	bus     bus.Bus
-	keys    *auth.Keyring
-	tokens  *auth.Tokens
-	join    *obs.JoinMetrics
-	router  *httpx.Router
+	cfg    *config.Serve
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	tp     *sdktrace.TracerProvider
+	db     *store.DB
+	rdb    *redis.Client // nil without --redis-url
+	bus    bus.Bus
+	keys   *auth.Keyring
+	tokens *auth.Tokens
+	join   *obs.JoinMetrics
+	router *httpx.Router
+	// music is the music service when the API runs here; the realtime
+	// gateway's welcome snapshot reads room players through it
+	// (PlayerState), and its presence feeds vote-skip.
+	music   *music.Service
 	closers []func(context.Context) error // run in reverse on shutdown
+	// onShutdown runs as soon as a graceful shutdown begins (before
+	// in-flight requests drain): long-lived connections are told to go.
+	onShutdown []func()
 
 	shuttingDown atomic.Bool
 }
@@ -54,6 +70,7 @@ type appOptions struct {
 	spanProcessors []sdktrace.SpanProcessor
 	passwordParams *auth.PasswordParams
 	now            func() time.Time
+	musicClock     music.Clock
 }
 
 func runServe(ctx context.Context, cfg *config.Serve) error {
@@ -123,12 +140,53 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 	a.join = obs.NewJoinMetrics(a.reg)
 	a.router = httpx.NewRouter("/api/")
 
+	proxies, _ := cfg.ProxyNets() // validated above
+
+	// With Redis, nodes coordinate: rooms are claimed by one realtime (and
+	// voice) node, presence is shared, and joins are pointed at the holder.
+	var (
+		presence server.Presence
+		locator  server.Locator
+		reg      *cluster.Registry
+		sink     realtime.PresenceSink
+	)
+	if a.rdb != nil {
+		if reg, err = a.startCluster(ctx); err != nil {
+			return nil, err
+		}
+		cp := cluster.NewPresence(a.rdb)
+		presence, locator, sink = cp, cluster.NewLocator(a.rdb), cp
+	}
+	if cfg.Has(config.ServiceRealtime) {
+		ro := realtime.Options{
+			Tokens: a.tokens, Store: a.db, Bus: a.bus, Log: log, Registry: a.reg, Join: a.join,
+			Tracer: a.tp, Config: cfg.Realtime, Proxies: proxies, Now: o.now, Presence: sink,
+		}
+		if reg != nil {
+			ro.Cluster = reg
+		}
+		if cfg.Has(config.ServiceAPI) {
+			ro.Music = musicStates{a} // the music service is built below, before serving starts
+		}
+		gw := realtime.New(ro)
+		a.router.Handle("GET /rt", gw)
+		a.onShutdown = append(a.onShutdown, gw.Shutdown)
+		a.closers = append(a.closers, func(context.Context) error { gw.Close(); return nil })
+		if presence == nil {
+			presence = gw
+		}
+	}
+
 	var ice server.ICEProvider
 	if cfg.Has(config.ServiceVoice) {
-		v, err := voice.New(voice.Options{
+		vo := voice.Options{
 			Tokens: a.tokens, Events: busSubscriber{a.bus}, Log: log, Registry: a.reg, Join: a.join,
 			Tracer: a.tp, Config: cfg.Voice,
-		})
+		}
+		if reg != nil {
+			vo.Cluster = reg
+		}
+		v, err := voice.New(vo)
 		if err != nil {
 			return nil, err
 		}
@@ -155,10 +213,14 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		}
 		api := server.New(server.Options{
 			Store: a.db, Tokens: a.tokens, Keys: a.keys, Hasher: auth.NewHasher(params), Events: a.bus,
-			Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now, ICE: ice,
+			Presence: presence, Locator: locator, Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
+			ICE: ice,
 		})
 		api.Routes(a.router)
 		a.startPruner(ctx)
+		if err := a.startMusic(ctx, api, presence, o); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Has(config.ServiceWeb) {
 		a.router.HandleFunc("GET /{$}", placeholderPage)
@@ -167,6 +229,33 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 	a.router.HandleFunc("GET /readyz", a.handleReadyz)
 	a.router.Handle("GET /metrics", obs.MetricsHandler(a.reg))
 	return a, nil
+}
+
+// startCluster registers this process's realtime and voice nodes in Redis.
+func (a *app) startCluster(ctx context.Context) (*cluster.Registry, error) {
+	id := a.cfg.NodeID
+	if id == "" {
+		host, _ := os.Hostname()
+		id = host + "-" + strings.ToLower(idpkg.Random(3))
+	}
+	url := a.cfg.NodeURL
+	if url == "" {
+		url = a.cfg.PublicURL
+	}
+	url = strings.TrimRight(url, "/")
+	var nodes []cluster.Node
+	for _, svc := range []string{cluster.Realtime, cluster.Voice} {
+		if a.cfg.Has(svc) {
+			nodes = append(nodes, cluster.Node{ID: id, Service: svc, URL: url})
+		}
+	}
+	reg, err := cluster.NewRegistry(ctx, a.rdb, a.log, nodes...)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, reg.Close)
+	a.log.InfoContext(ctx, "cluster node registered", "node_id", id, "node_url", url)
+	return reg, nil
 }
 
 // handler is the process's HTTP handler: tracing outermost, then the request
@@ -200,7 +289,28 @@ func (a *app) serve(ctx context.Context) error {
 	return a.serveOn(ctx, ln)
 }
 
+// servePprof serves the Go profiler on its own private address.
+func (a *app) servePprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("pprof server", "err", err)
+		}
+	}()
+	a.closers = append(a.closers, srv.Shutdown)
+	a.log.Info("pprof serving", "addr", a.cfg.PprofAddr)
+}
+
 func (a *app) serveOn(ctx context.Context, ln net.Listener) error {
+	if a.cfg.PprofAddr != "" {
+		a.servePprof()
+	}
 	srv := &http.Server{
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -208,6 +318,9 @@ func (a *app) serveOn(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	for _, f := range a.onShutdown {
+		srv.RegisterOnShutdown(f)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -242,6 +355,67 @@ func (a *app) close(ctx context.Context) {
 		}
 	}
 	a.closers = nil
+}
+
+// startMusic builds the music service (blob store, library, room players),
+// mounts its routes and starts the scheduler that advances players at the
+// end of each track.
+func (a *app) startMusic(ctx context.Context, api *server.Server, presence server.Presence, o appOptions) error {
+	cfg := a.cfg.Music
+	var blobs blob.Store
+	if cfg.UsesS3() {
+		s3, err := blob.NewS3(ctx, blob.S3Options{
+			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+			Region: cfg.S3Region, TLS: cfg.S3TLS, PathStyle: cfg.S3PathStyle, Prefix: cfg.S3Prefix,
+		})
+		if err != nil {
+			return err
+		}
+		blobs = s3
+	} else {
+		disk, err := blob.NewDisk(cfg.BlobPath(a.cfg.DataDir))
+		if err != nil {
+			return err
+		}
+		blobs = disk
+	}
+	var clock music.Clock
+	if o.musicClock != nil {
+		clock = o.musicClock
+	}
+	var mp music.Presence
+	if presence != nil {
+		mp = presence
+	}
+	// Without the realtime gateway in this process (split deployments)
+	// there is no presence yet: vote-skip answers 503.
+	svc, err := music.New(ctx, music.Options{
+		Store: a.db, Blobs: blobs, Auth: api, Presence: mp, Bus: a.bus, Log: a.log, Registry: a.reg, Config: cfg,
+		Admins: a.cfg.Admins, SpoolDir: filepath.Join(a.cfg.DataDir, "tmp", "uploads"), Clock: clock,
+	})
+	if err != nil {
+		return err
+	}
+	svc.Routes(a.router)
+	a.music = svc
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(mctx) }()
+	a.closers = append(a.closers, func(context.Context) error { cancel(); <-done; return nil })
+	a.log.InfoContext(ctx, "music ready", "blobs", map[bool]string{true: "s3", false: "disk"}[cfg.UsesS3()],
+		"max_upload_bytes", cfg.MaxUploadBytes)
+	return nil
+}
+
+// musicStates lets the realtime gateway, built before the API, read room
+// players from the music service built after it.
+type musicStates struct{ a *app }
+
+func (m musicStates) PlayerState(ctx context.Context, roomID string) (*musicv1.PlayerState, error) {
+	if m.a.music == nil {
+		return nil, nil
+	}
+	return m.a.music.PlayerState(ctx, roomID)
 }
 
 // startPruner deletes expired and revoked sign-in sessions every hour.

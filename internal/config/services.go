@@ -1,7 +1,4 @@
 package config
 
-// Realtime configures the room WebSocket gateway (apps/realtime).
-type Realtime struct{}
-
-// Music configures the music library and room players.
-type Music struct{}
+// The services' settings live in their own files: Realtime in realtime.go,
+// Voice in voice.go, Music in music.go.

@@ -94,6 +94,10 @@ type Config struct {
 	// QoSDebug logs every participant's QoS each QualityInterval.
 	QoSDebug bool
 
+	// OnRoomEmpty is called (not under any lock) when a room's last
+	// participant left; optional.
+	OnRoomEmpty func(roomID string)
+
 	Log     *slog.Logger
 	Metrics *Metrics
 	Tracer  trace.TracerProvider
@@ -188,11 +192,15 @@ func (s *SFU) Join(ctx context.Context, roomID string, info ParticipantInfo, sin
 // removeRoom forgets r once it is empty.
 func (s *SFU) removeRoom(r *Room) {
 	s.mu.Lock()
-	if s.rooms[r.id] == r {
+	removed := s.rooms[r.id] == r
+	if removed {
 		delete(s.rooms, r.id)
 		s.cfg.Metrics.rooms.Dec()
 	}
 	s.mu.Unlock()
+	if removed && s.cfg.OnRoomEmpty != nil {
+		s.cfg.OnRoomEmpty(r.id)
+	}
 }
 
 // Room returns a room by id, or nil.
