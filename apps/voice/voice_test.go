@@ -1,8 +1,14 @@
 package voice_test
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hearth-space/hearth/apps/voice"
 
 	voicev1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/voice/v1"
 )
@@ -71,5 +77,48 @@ func TestPublishReceive(t *testing.T) {
 			}
 			return false
 		}) != nil
+	})
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestQoSDebugLog: with VOICE_QOS_DEBUG each participant gets a structured
+// QoS line per interval, with its ids.
+func TestQoSDebugLog(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, func(o *voice.Options) {
+		o.Config.VoiceQoSDebug = true
+		o.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	ctx := testCtx(t, 20*time.Second)
+	a := e.join(ctx, "alice", "r", "member")
+	b := e.join(ctx, "bob", "r", "member")
+	connectAll(ctx, t, a, b)
+	a.startSending(20 * time.Millisecond)
+	a.waitFor(ctx, t, "a voice qos log line for bob", func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"msg":"voice qos"`) && strings.Contains(line, `"user_id":"bob"`) &&
+				strings.Contains(line, `"room_id":"r"`) && strings.Contains(line, `"session_id":`) &&
+				strings.Contains(line, `"out_jitter_ms"`) && strings.Contains(line, `"rtt_ms"`) && strings.Contains(line, `"in_bitrate"`) {
+				return true
+			}
+		}
+		return false
 	})
 }
