@@ -53,6 +53,7 @@ fuzz() { # package target seconds
 fuzz ./internal/httpx FuzzDecodeJSON 8
 fuzz ./apps/realtime FuzzClientMessage 8
 fuzz ./internal/audio FuzzProbe 15
+fuzz ./apps/voice/signal FuzzDecodeClient 8
 
 echo
 echo "all tests passed"

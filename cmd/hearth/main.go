@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/loadtest/voiceload"
 	"github.com/hearth-space/hearth/internal/loadtest/wsload"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
@@ -26,7 +27,8 @@ type cli struct {
 	Version struct{}       `cmd:"" help:"Print the version."`
 	// Loadtest drives a running deployment with the real protocols.
 	Loadtest struct {
-		WS config.LoadtestWS `cmd:"" name:"ws" help:"Load the realtime gateway: rooms of simulated users walking, chatting and pinging."`
+		WS    config.LoadtestWS    `cmd:"" name:"ws" help:"Load the realtime gateway: rooms of simulated users walking, chatting and pinging."`
+		Voice config.LoadtestVoice `cmd:"" help:"Fill rooms with Pion voice clients against a running server; report loss, jitter, latency and the SFU's cost."`
 	} `cmd:"" help:"Load and soak tools that speak Hearth's real protocols."`
 }
 
@@ -46,6 +48,8 @@ func main() {
 		err = runServe(ctx, &c.Serve)
 	case "migrate":
 		err = runMigrate(ctx, &c.Migrate)
+	case "loadtest voice":
+		_, err = voiceload.Run(ctx, c.Loadtest.Voice, os.Stdout)
 	case "loadtest ws":
 		_, err = wsload.Run(ctx, c.Loadtest.WS, os.Stdout)
 	case "version":

@@ -22,6 +22,8 @@ import (
 	"github.com/hearth-space/hearth/apps/realtime"
 	"github.com/hearth-space/hearth/apps/server"
 	"github.com/hearth-space/hearth/apps/server/music"
+	"github.com/hearth-space/hearth/apps/voice"
+	"github.com/hearth-space/hearth/apps/voice/turn"
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/blob"
 	"github.com/hearth-space/hearth/internal/bus"
@@ -174,6 +176,36 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 			presence = gw
 		}
 	}
+
+	var ice server.ICEProvider
+	if cfg.Has(config.ServiceVoice) {
+		vo := voice.Options{
+			Tokens: a.tokens, Events: busSubscriber{a.bus}, Log: log, Registry: a.reg, Join: a.join,
+			Tracer: a.tp, Config: cfg.Voice,
+		}
+		if reg != nil {
+			vo.Cluster = reg
+		}
+		v, err := voice.New(vo)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, v.Close)
+		a.router.Handle("GET "+voice.Path, v)
+		if cfg.Voice.VoiceQoSDebug {
+			a.router.Handle("GET "+voice.DebugPath, v.DebugHandler())
+		}
+		ice = iceAdapter{v.ICEServers}
+	} else if len(cfg.Voice.VoiceSTUNURLs)+len(cfg.Voice.VoiceTURNURLs) > 0 {
+		// An API node of a split deployment hands out the same servers
+		// and credentials (with the shared --voice-turn-secret).
+		p, err := voice.NewICEProvider(cfg.Voice)
+		if err != nil {
+			return nil, err
+		}
+		ice = iceAdapter{p.ICEServers}
+	}
+
 	if cfg.Has(config.ServiceAPI) {
 		params := auth.DefaultPasswordParams()
 		if o.passwordParams != nil {
@@ -182,6 +214,7 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		api := server.New(server.Options{
 			Store: a.db, Tokens: a.tokens, Keys: a.keys, Hasher: auth.NewHasher(params), Events: a.bus,
 			Presence: presence, Locator: locator, Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
+			ICE: ice,
 		})
 		api.Routes(a.router)
 		a.startPruner(ctx)
@@ -451,4 +484,29 @@ func placeholderPage(w http.ResponseWriter, _ *http.Request) {
 <h1>Hearth</h1><p>The API is running. The web client is not built into this server yet.</p>
 <p>Try <code>curl -X POST -H 'Content-Type: application/json' -d '{"display_name":"Ada"}' /api/v1/auth/guest</code>.</p>
 </body></html>`))
+}
+
+// iceAdapter turns the voice service's ICE servers into the API's join
+// answer entries (apps/voice does not import apps/server).
+type iceAdapter struct {
+	list func(userID string) []turn.ICEServer
+}
+
+func (a iceAdapter) ICEServers(userID string) []server.ICEServer {
+	src := a.list(userID)
+	if src == nil {
+		return nil
+	}
+	out := make([]server.ICEServer, len(src))
+	for i, s := range src {
+		out[i] = server.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential}
+	}
+	return out
+}
+
+// busSubscriber adapts bus.Bus to voice.Subscriber.
+type busSubscriber struct{ b bus.Bus }
+
+func (s busSubscriber) Subscribe(topic string, h func(string, []byte)) func() {
+	return s.b.Subscribe(topic, bus.Handler(h))
 }

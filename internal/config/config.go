@@ -128,6 +128,9 @@ func (c *Serve) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("--max-body-bytes must be at least 1024")
 	}
+	if err := c.Voice.ValidateVoice(); err != nil {
+		return err
+	}
 	return c.Music.Validate()
 }
 

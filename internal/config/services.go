@@ -1,6 +1,4 @@
 package config
 
-// Voice configures the voice SFU (apps/voice).
-type Voice struct{}
-
-// Music is in music.go.
+// The services' settings live in their own files: Realtime in realtime.go,
+// Voice in voice.go, Music in music.go.
