@@ -15,8 +15,8 @@ export interface Preset {
   antialias: boolean;
   shadows: boolean;
   shadowMapSize: number;
-  /** basic: unlit + baked shading; lambert: per-vertex light; standard: PBR */
-  material: "basic" | "lambert" | "standard";
+  /** lambert: per-vertex light; phong: per-pixel light; standard: PBR */
+  material: "lambert" | "phong" | "standard";
   /** which generated asset variant to load */
   textureVariant: PresetName;
   /** distance (m) at which an object drops to the reduced level, then to the far form */
@@ -38,7 +38,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     antialias: false,
     shadows: false,
     shadowMapSize: 512,
-    material: "basic",
+    material: "lambert",
     textureVariant: "low",
     lodDistances: [8, 20],
     lodHysteresis: 1.5,
@@ -52,7 +52,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     antialias: true,
     shadows: false,
     shadowMapSize: 1024,
-    material: "lambert",
+    material: "phong",
     textureVariant: "medium",
     lodDistances: [14, 35],
     lodHysteresis: 2,
