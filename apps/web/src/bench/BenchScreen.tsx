@@ -1,0 +1,3 @@
+export function BenchScreen(_: { query: URLSearchParams }) {
+  return <div class="boot">Benchmark</div>;
+}
