@@ -31,6 +31,7 @@ fuzz() { # package target seconds
   go test -run='^$' -fuzz="^$2\$" -fuzztime="${3}s" "$1"
 }
 fuzz ./internal/httpx FuzzDecodeJSON 8
+fuzz ./apps/realtime FuzzClientMessage 8
 
 echo
 echo "all tests passed"

@@ -148,7 +148,7 @@ func New(o Options) *Server {
 		metrics: newMetrics(o.Registry), join: o.Join, clientExtra: o.ClientCfg,
 		loginPerIP:    ratelimit.NewKeyed(a.LoginRate*5, a.LoginBurst*3, o.Now), // many users may share an IP (NAT)
 		loginPerName:  ratelimit.NewKeyed(a.LoginRate, a.LoginBurst, o.Now),
-		guestPerIP:    ratelimit.NewKeyed(0.5, 30, o.Now),
+		guestPerIP:    ratelimit.NewKeyed(a.GuestRate, a.GuestBurst, o.Now),
 		invitePerUser: ratelimit.NewKeyed(0.2, 10, o.Now),
 	}
 }

@@ -106,7 +106,7 @@ func testConfig() config.Serve {
 		MaxBodyBytes: 1 << 20,
 		Auth: config.Auth{
 			AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour, RoomTokenTTL: 10 * time.Minute,
-			LoginRate: 0.2, LoginBurst: 10,
+			LoginRate: 0.2, LoginBurst: 10, GuestRate: 100, GuestBurst: 100,
 		},
 		Rooms:  config.Rooms{MaxRoomCapacity: 100, DefaultRoomCapacity: 40},
 		Client: config.Client{QualityPreset: "auto", EnableLOD: true, EnableFrustumCulling: true},

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/hearth-space/hearth/apps/realtime"
 	"github.com/hearth-space/hearth/apps/server"
 	"github.com/hearth-space/hearth/apps/web"
 	"github.com/hearth-space/hearth/internal/auth"
@@ -42,6 +43,9 @@ type app struct {
 	join    *obs.JoinMetrics
 	router  *httpx.Router
 	closers []func(context.Context) error // run in reverse on shutdown
+	// onShutdown runs as soon as a graceful shutdown begins (before
+	// in-flight requests drain): long-lived connections are told to go.
+	onShutdown []func()
 
 	shuttingDown atomic.Bool
 }
@@ -122,6 +126,18 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 	a.join = obs.NewJoinMetrics(a.reg)
 	a.router = httpx.NewRouter("/api/")
 
+	proxies, _ := cfg.ProxyNets() // validated above
+	var presence server.Presence
+	if cfg.Has(config.ServiceRealtime) {
+		gw := realtime.New(realtime.Options{
+			Tokens: a.tokens, Store: a.db, Bus: a.bus, Log: log, Registry: a.reg, Join: a.join,
+			Tracer: a.tp, Config: cfg.Realtime, Proxies: proxies, Now: o.now,
+		})
+		a.router.Handle("GET /rt", gw)
+		a.onShutdown = append(a.onShutdown, gw.Shutdown)
+		a.closers = append(a.closers, func(context.Context) error { gw.Close(); return nil })
+		presence = gw
+	}
 	if cfg.Has(config.ServiceAPI) {
 		params := auth.DefaultPasswordParams()
 		if o.passwordParams != nil {
@@ -129,7 +145,7 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		}
 		api := server.New(server.Options{
 			Store: a.db, Tokens: a.tokens, Keys: a.keys, Hasher: auth.NewHasher(params), Events: a.bus,
-			Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
+			Presence: presence, Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
 		})
 		api.Routes(a.router)
 		a.startPruner(ctx)
@@ -186,6 +202,9 @@ func (a *app) serveOn(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	for _, f := range a.onShutdown {
+		srv.RegisterOnShutdown(f)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

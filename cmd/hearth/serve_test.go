@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,19 +25,13 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func testServeConfig(t *testing.T) *config.Serve {
-	return &config.Serve{
-		Log:             config.Log{Format: "json", Level: "info"},
-		Storage:         config.Storage{DataDir: t.TempDir()},
-		Addr:            "127.0.0.1:0",
-		Services:        config.AllServices(),
-		ShutdownTimeout: 5 * time.Second,
-		MaxBodyBytes:    1 << 20,
-		Auth: config.Auth{AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: time.Hour, RoomTokenTTL: 10 * time.Minute,
-			LoginRate: 1, LoginBurst: 10},
-		Rooms:  config.Rooms{MaxRoomCapacity: 100, DefaultRoomCapacity: 40},
-		Client: config.Client{QualityPreset: "auto", EnableLOD: true, EnableFrustumCulling: true},
-		Web:    config.Web{WebDir: testWebDir(t)},
-	}
+	c := config.Defaults()
+	c.DataDir = t.TempDir()
+	c.Addr = "127.0.0.1:0"
+	c.ShutdownTimeout = 5 * time.Second
+	c.Auth.LoginRate, c.Auth.GuestRate, c.Auth.GuestBurst = 1, 100, 100
+	c.Web.WebDir = testWebDir(t)
+	return &c
 }
 
 // testWebDir is a minimal client build for the web service to serve.
@@ -75,24 +70,22 @@ func start(t *testing.T, cfg *config.Serve) *running {
 	done := make(chan error, 1)
 	go func() { done <- a.serveOn(ctx, ln) }()
 	r := &running{base: "http://" + ln.Addr().String(), a: a}
-	stopped := false
+	var once sync.Once
 	r.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("shutdown hung")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("shutdown hung")
-		}
-		b, _ := os.ReadFile(logFile.Name())
-		r.logs = bytes.NewBuffer(b)
-		_ = logFile.Close()
+			b, _ := os.ReadFile(logFile.Name())
+			r.logs = bytes.NewBuffer(b)
+			_ = logFile.Close()
+		})
 	}
 	t.Cleanup(r.stop)
 	return r

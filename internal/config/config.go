@@ -68,6 +68,8 @@ type Auth struct {
 	RoomTokenTTL    time.Duration `name:"room-token-ttl" env:"HEARTH_ROOM_TOKEN_TTL" default:"10m" help:"Lifetime of realtime and voice tokens."`
 	LoginRate       float64       `name:"login-rate" env:"HEARTH_LOGIN_RATE" default:"0.2" help:"Sustained sign-in attempts per second allowed per IP and per username."`
 	LoginBurst      int           `name:"login-burst" env:"HEARTH_LOGIN_BURST" default:"10" help:"Burst of sign-in attempts allowed per IP and per username."`
+	GuestRate       float64       `name:"guest-rate" env:"HEARTH_GUEST_RATE" default:"0.5" help:"Sustained guest sign-ins per second allowed per IP."`
+	GuestBurst      int           `name:"guest-burst" env:"HEARTH_GUEST_BURST" default:"30" help:"Burst of guest sign-ins allowed per IP."`
 }
 
 // Rooms configures rooms.

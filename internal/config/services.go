@@ -1,8 +1,5 @@
 package config
 
-// Realtime configures the room WebSocket gateway (apps/realtime).
-type Realtime struct{}
-
 // Voice configures the voice SFU (apps/voice).
 type Voice struct{}
 

@@ -358,3 +358,31 @@ func TestRooms(t *testing.T) {
 		wantCode(t, db.CreateRoom(c, &orphan), errs.NotFound)
 	})
 }
+
+func TestChat(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB, clk *clock) {
+		c := ctx(t)
+		u := mustUser(t, db, "ada")
+		r := store.Room{ID: id.New(), OwnerID: u.ID, Name: "R", Scene: "lounge", Capacity: 4, Visibility: store.Public, MusicControl: "everyone"}
+		if err := db.CreateRoom(c, &r); err != nil {
+			t.Fatal(err)
+		}
+		for i := int64(1); i <= 12; i++ {
+			m := store.ChatMessage{RoomID: r.ID, Seq: i, UserID: u.ID, DisplayName: "Ada", Body: "msg'; --" + string(rune('a'+i)), ClientID: "c"}
+			if err := db.AddChat(c, &m, 10); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(time.Millisecond)
+		}
+		got, err := db.RecentChat(c, r.ID, 100)
+		if err != nil || len(got) != 10 || got[0].Seq != 3 || got[9].Seq != 12 || got[9].Body != "msg'; --m" {
+			t.Fatalf("recent: %d %v", len(got), err)
+		}
+		got, _ = db.RecentChat(c, r.ID, 3)
+		if len(got) != 3 || got[0].Seq != 10 {
+			t.Fatalf("limited: %+v", got)
+		}
+		dup := store.ChatMessage{RoomID: r.ID, Seq: 12, UserID: u.ID, DisplayName: "Ada", Body: "x"}
+		wantCode(t, db.AddChat(c, &dup, 10), errs.Conflict)
+	})
+}

@@ -1510,13 +1510,22 @@ func (x *Pose) GetAnim() uint32 {
 	return 0
 }
 
-// PoseUpdate is the client's own pose, at most max_pose_hz a second.
+// PoseUpdate is the client's own pose, at most max_pose_hz a second, in
+// scene units: metres and radians. The server rejects non-finite values,
+// clamps the position to the scene bounds and to a plausible speed, and
+// quantizes it for everyone else (see Pose).
 type PoseUpdate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Pose  *Pose                  `protobuf:"bytes,1,opt,name=pose,proto3" json:"pose,omitempty"`
+	X     float32                `protobuf:"fixed32,1,opt,name=x,proto3" json:"x,omitempty"`
+	Y     float32                `protobuf:"fixed32,2,opt,name=y,proto3" json:"y,omitempty"`
+	Z     float32                `protobuf:"fixed32,3,opt,name=z,proto3" json:"z,omitempty"`
+	// yaw in radians, counter-clockwise seen from above; any finite value
+	// (it is wrapped into one turn).
+	Yaw  float32 `protobuf:"fixed32,4,opt,name=yaw,proto3" json:"yaw,omitempty"`
+	Anim uint32  `protobuf:"varint,5,opt,name=anim,proto3" json:"anim,omitempty"`
 	// stamp is opaque to the server and copied to recipients (load tools put
 	// a send time here to measure end-to-end latency; clients leave it 0).
-	Stamp         uint32 `protobuf:"varint,2,opt,name=stamp,proto3" json:"stamp,omitempty"`
+	Stamp         uint32 `protobuf:"varint,6,opt,name=stamp,proto3" json:"stamp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1551,11 +1560,39 @@ func (*PoseUpdate) Descriptor() ([]byte, []int) {
 	return file_hearth_realtime_v1_realtime_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *PoseUpdate) GetPose() *Pose {
+func (x *PoseUpdate) GetX() float32 {
 	if x != nil {
-		return x.Pose
+		return x.X
 	}
-	return nil
+	return 0
+}
+
+func (x *PoseUpdate) GetY() float32 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
+func (x *PoseUpdate) GetZ() float32 {
+	if x != nil {
+		return x.Z
+	}
+	return 0
+}
+
+func (x *PoseUpdate) GetYaw() float32 {
+	if x != nil {
+		return x.Yaw
+	}
+	return 0
+}
+
+func (x *PoseUpdate) GetAnim() uint32 {
+	if x != nil {
+		return x.Anim
+	}
+	return 0
 }
 
 func (x *PoseUpdate) GetStamp() uint32 {
@@ -2652,11 +2689,15 @@ const file_hearth_realtime_v1_realtime_proto_rawDesc = "" +
 	"\x01y\x18\x02 \x01(\x11R\x01y\x12\f\n" +
 	"\x01z\x18\x03 \x01(\x11R\x01z\x12\x10\n" +
 	"\x03yaw\x18\x04 \x01(\rR\x03yaw\x12\x12\n" +
-	"\x04anim\x18\x05 \x01(\rR\x04anim\"P\n" +
+	"\x04anim\x18\x05 \x01(\rR\x04anim\"r\n" +
 	"\n" +
-	"PoseUpdate\x12,\n" +
-	"\x04pose\x18\x01 \x01(\v2\x18.hearth.realtime.v1.PoseR\x04pose\x12\x14\n" +
-	"\x05stamp\x18\x02 \x01(\rR\x05stamp\"j\n" +
+	"PoseUpdate\x12\f\n" +
+	"\x01x\x18\x01 \x01(\x02R\x01x\x12\f\n" +
+	"\x01y\x18\x02 \x01(\x02R\x01y\x12\f\n" +
+	"\x01z\x18\x03 \x01(\x02R\x01z\x12\x10\n" +
+	"\x03yaw\x18\x04 \x01(\x02R\x03yaw\x12\x12\n" +
+	"\x04anim\x18\x05 \x01(\rR\x04anim\x12\x14\n" +
+	"\x05stamp\x18\x06 \x01(\rR\x05stamp\"j\n" +
 	"\tPoseFrame\x12$\n" +
 	"\x0eserver_time_ms\x18\x01 \x01(\x01R\fserverTimeMs\x127\n" +
 	"\aentries\x18\x02 \x03(\v2\x1d.hearth.realtime.v1.PoseEntryR\aentries\"\x85\x01\n" +
@@ -2826,18 +2867,17 @@ var file_hearth_realtime_v1_realtime_proto_depIdxs = []int32{
 	1,  // 30: hearth.realtime.v1.Member.role:type_name -> hearth.realtime.v1.Role
 	2,  // 31: hearth.realtime.v1.Member.state:type_name -> hearth.realtime.v1.MemberState
 	14, // 32: hearth.realtime.v1.Member.pose:type_name -> hearth.realtime.v1.Pose
-	14, // 33: hearth.realtime.v1.PoseUpdate.pose:type_name -> hearth.realtime.v1.Pose
-	17, // 34: hearth.realtime.v1.PoseFrame.entries:type_name -> hearth.realtime.v1.PoseEntry
-	13, // 35: hearth.realtime.v1.MemberJoined.member:type_name -> hearth.realtime.v1.Member
-	3,  // 36: hearth.realtime.v1.MemberLeft.reason:type_name -> hearth.realtime.v1.LeaveReason
-	13, // 37: hearth.realtime.v1.MemberUpdated.member:type_name -> hearth.realtime.v1.Member
-	2,  // 38: hearth.realtime.v1.SetState.state:type_name -> hearth.realtime.v1.MemberState
-	12, // 39: hearth.realtime.v1.RoomUpdated.info:type_name -> hearth.realtime.v1.RoomInfo
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	17, // 33: hearth.realtime.v1.PoseFrame.entries:type_name -> hearth.realtime.v1.PoseEntry
+	13, // 34: hearth.realtime.v1.MemberJoined.member:type_name -> hearth.realtime.v1.Member
+	3,  // 35: hearth.realtime.v1.MemberLeft.reason:type_name -> hearth.realtime.v1.LeaveReason
+	13, // 36: hearth.realtime.v1.MemberUpdated.member:type_name -> hearth.realtime.v1.Member
+	2,  // 37: hearth.realtime.v1.SetState.state:type_name -> hearth.realtime.v1.MemberState
+	12, // 38: hearth.realtime.v1.RoomUpdated.info:type_name -> hearth.realtime.v1.RoomInfo
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_hearth_realtime_v1_realtime_proto_init() }
