@@ -18,7 +18,7 @@ import {
 import type { PlayerState } from "@hearth/shared/hearth/music/v1/music_pb";
 import { Api, ApiError, isNetworkError, type JoinAnswer } from "./api";
 import { ServerClock } from "./clock";
-import { fromMM, packYaw, toMM, unpackYaw } from "./codec";
+import { fromMM, unpackYaw } from "./codec";
 import { DropError, Reconnector, type Drop, type Mode } from "./reconnector";
 import { LOCAL_LEAVE, LOCAL_OFFLINE, LOCAL_TIMEOUT, RealtimeSocket } from "./realtime";
 
@@ -100,6 +100,8 @@ export class RoomSession {
   readonly reconnector: Reconnector;
   /** times a session was resumed without a new snapshot (tests read it) */
   resumes = 0;
+  /** in-band realtime token refreshes confirmed by the server */
+  tokenRefreshes = 0;
 
   private socket: RealtimeSocket | null = null;
   private answer: JoinAnswer | null = null;
@@ -278,6 +280,7 @@ export class RoomSession {
         void this.refreshInBand();
         break;
       case "tokenRefreshed":
+        this.tokenRefreshes++;
         break;
       case "error": {
         const e = msg.value;
@@ -411,7 +414,8 @@ export class RoomSession {
     const p = this.lastPose;
     if (!p || !this.socket) return;
     this.lastPoseSent = performance.now();
-    this.socket.send({ case: "pose", value: { pose: { x: toMM(p.x), y: toMM(p.y), z: toMM(p.z), yaw: packYaw(p.yaw), anim: p.anim }, stamp: 0 } as never });
+    // The client sends metres and radians; the server quantizes for everyone else.
+    this.socket.send({ case: "pose", value: { x: p.x, y: p.y, z: p.z, yaw: p.yaw, anim: p.anim, stamp: 0 } as never });
   }
 
   private ping(): void {

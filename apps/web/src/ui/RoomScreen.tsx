@@ -14,6 +14,7 @@ import { Controls } from "./hud/Controls";
 import { Joystick } from "./hud/Joystick";
 import { MusicPanel } from "./hud/MusicPanel";
 import { Stats } from "./hud/Stats";
+import { SpeakerIcon } from "./hud/icons";
 
 export function RoomScreen({ ctx, roomId, inviteCode }: { ctx: AppContext; roomId: string; inviteCode?: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -78,11 +79,11 @@ export function RoomScreen({ ctx, roomId, inviteCode }: { ctx: AppContext; roomI
           <Joystick ctrl={c} />
           {c.audio.blocked.value && !c.loading.value && (
             <div class="glass hint" data-testid="sound-hint">
-              🔈 Click anywhere to turn on sound
+              <SpeakerIcon /> Click anywhere to turn on sound
             </div>
           )}
           {helpOpen.value && !c.loading.value && !failed && (
-            <div class="glass toast" style={{ top: "auto", bottom: "80px" }}>
+            <div class="glass toast" data-testid="help">
               <div class="row wrap" style={{ fontSize: "13.5px", maxWidth: "560px" }}>
                 <span>
                   Move with <kbd>W</kbd>
