@@ -63,6 +63,7 @@ fuzz() { # package target seconds
 }
 fuzz ./internal/httpx FuzzDecodeJSON 8
 fuzz ./apps/realtime FuzzClientMessage 8
+fuzz ./apps/server FuzzTelemetryBatch 8
 
 echo
 echo "all tests passed"
