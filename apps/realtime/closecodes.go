@@ -21,6 +21,7 @@ const (
 	closeIdleTimeout    = 4009 // nothing heard for too long: resume
 	closeHelloTimeout   = 4010 // no hello in time: reconnect
 	closeRateLimited    = 4011 // too many connection attempts: retry later
+	closeRoomMoved      = 4012 // another node holds the room: join again through the API
 
 	// closeNetwork is not sent: it labels a connection that just broke.
 	closeNetwork = -1
@@ -65,6 +66,8 @@ func closeName(code int) string {
 		return "hello_timeout"
 	case closeRateLimited:
 		return "rate_limited"
+	case closeRoomMoved:
+		return "room_moved"
 	case closeNetwork:
 		return "network"
 	}

@@ -101,10 +101,10 @@ func TestReplayBuffer(t *testing.T) {
 
 func TestCleanChat(t *testing.T) {
 	cases := map[string]string{
-		"  a \n\t b  ":          "a b",
-		"x\u0000y\u0007z":       "xyz",
-		"\u202Eevil\u202C":      "evil",
-		"👨‍👩‍👧 ok":               "👨‍👩‍👧 ok",
+		"  a \n\t b  ":         "a b",
+		"x\u0000y\u0007z":      "xyz",
+		"\u202Eevil\u202C":     "evil",
+		"👨‍👩‍👧 ok":             "👨‍👩‍👧 ok",
 		"\u2066iso\u2069 late": "iso late",
 	}
 	for in, want := range cases {

@@ -6,9 +6,11 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/bus"
+	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/errs"
 	"github.com/hearth-space/hearth/internal/httpx"
@@ -54,6 +57,25 @@ type MusicStates interface {
 	PlayerState(ctx context.Context, roomID string) (*musicv1.PlayerState, error)
 }
 
+// Cluster claims rooms for this node in a multi-node deployment
+// (*cluster.Registry implements it).
+type Cluster interface {
+	Claim(ctx context.Context, service, roomID string) error
+	Release(ctx context.Context, service, roomID string)
+}
+
+// PresenceSink receives each room's member list whenever it changes, so
+// API nodes elsewhere can see occupancy (*cluster.Presence implements it).
+type PresenceSink interface {
+	Publish(ctx context.Context, roomID string, userIDs []string) error
+}
+
+// Flush modes (config.Realtime.Flush).
+const (
+	FlushTick  = "tick"
+	FlushEager = "eager"
+)
+
 // MusicTopic is the bus topic on which the music service publishes player
 // states (proto-encoded musicv1.PlayerState).
 const MusicTopic = "music"
@@ -63,7 +85,9 @@ type Options struct {
 	Tokens   TokenVerifier
 	Store    Store
 	Bus      bus.Bus
-	Music    MusicStates // optional
+	Music    MusicStates  // optional
+	Cluster  Cluster      // optional: multi-node room claims
+	Presence PresenceSink // optional: publishes occupancy for other nodes
 	Log      *slog.Logger
 	Registry prometheus.Registerer
 	Join     *obs.JoinMetrics
@@ -78,6 +102,8 @@ type Gateway struct {
 	tokens  TokenVerifier
 	store   Store
 	music   MusicStates
+	cluster Cluster
+	sink    PresenceSink
 	log     *slog.Logger
 	tracer  trace.Tracer
 	join    *obs.JoinMetrics
@@ -113,13 +139,13 @@ func New(o Options) *Gateway {
 		tp = noop.NewTracerProvider()
 	}
 	g := &Gateway{
-		tokens: o.Tokens, store: o.Store, music: o.Music, log: o.Log, tracer: tp.Tracer("hearth/realtime"),
+		tokens: o.Tokens, store: o.Store, music: o.Music, cluster: o.Cluster, sink: o.Presence, log: o.Log, tracer: tp.Tracer("hearth/realtime"),
 		join: o.Join, cfg: o.Config, proxies: o.Proxies, now: o.Now, metrics: newMetrics(o.Registry),
 		rooms: map[string]*room{}, conns: map[*conn]struct{}{}, sessions: map[string]*session{},
 		stop: make(chan struct{}),
 		up: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			ReadBufferSize:   1024,
+			ReadBufferSize:   512, // frames are small; a large one just takes more reads
 			// Write buffers are borrowed only while writing, so idle
 			// connections hold none.
 			WriteBufferPool: &sync.Pool{},
@@ -136,6 +162,10 @@ func New(o Options) *Gateway {
 	}
 	g.wg.Add(1)
 	go g.gauges()
+	if g.sink != nil {
+		g.wg.Add(1)
+		go g.publishPresence()
+	}
 	return g
 }
 
@@ -164,11 +194,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.metrics.connects.WithLabelValues("upgrade_failed").Inc()
 		return // the upgrader has answered
 	}
-	g.serveConn(r.Context(), ws)
+	g.serveConn(context.WithoutCancel(r.Context()), ws)
 }
 
-// serveConn runs one connection on the handler's goroutine: handshake, then
-// the read loop, then the disconnect.
+// serveConn runs the handshake on the handler's goroutine, then hands the
+// connection to a fresh goroutine for its read loop and returns. Returning
+// frees what net/http holds per request (its buffers, the request), and
+// the long-lived reader starts with a small stack instead of one grown by
+// the handshake's database and tracing calls: an idle connection costs
+// that one small goroutine and a few KiB.
 func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 	ws.SetReadLimit(int64(g.cfg.MaxFrameBytes))
 	c := newConn(ws, g.cfg.SendQueueBytes, g.cfg.WriteTimeout, connHooks{
@@ -190,7 +224,12 @@ func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 		g.drain(c)
 		return
 	}
-	defer g.untrack(c)
+	untrack := true
+	defer func() {
+		if untrack {
+			g.untrack(c)
+		}
+	}()
 
 	rd := &reader{g: g, c: c}
 	_ = ws.SetReadDeadline(time.Now().Add(g.cfg.HelloTimeout))
@@ -227,13 +266,27 @@ func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 	}
 	rd.sess = sess
 	rd.limits = newConnLimits(g.cfg)
+	rd.buf = bytes.Buffer{} // the hello's buffer is larger than poses need
+	rd.msg.Reset()          // and it holds the token
 	ws.SetPongHandler(func(string) error {
 		return ws.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
 	})
 	g.metrics.connections.Inc()
-	defer g.metrics.connections.Dec()
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer g.untrack(c)
+		defer g.metrics.connections.Dec()
+		rd.loop()
+	}()
+	untrack = false
+}
+
+// loop reads until the connection ends, then reports the disconnect.
+func (rd *reader) loop() {
+	g, c, sess := rd.g, rd.c, rd.sess
 	for {
-		_ = ws.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
+		_ = c.ws.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
 		msg, code := rd.next()
 		switch code {
 		case 0:
@@ -371,9 +424,12 @@ func (g *Gateway) handshake(ctx context.Context, c *conn, h *rtv1.Hello) *sessio
 		r, err := g.room(ctx, claims.Room)
 		if err != nil {
 			pspan.End()
-			if errs.CodeOf(err) == errs.NotFound {
+			switch {
+			case errs.CodeOf(err) == errs.NotFound:
 				g.refuse(c, closeRoomDeleted, string(errs.NotFound), "the room does not exist")
-			} else {
+			case errors.Is(err, cluster.ErrElsewhere):
+				g.refuse(c, closeRoomMoved, "room_moved", "the room is served by another node: join it again")
+			default:
 				log.ErrorContext(ctx, "load room failed", "err", err)
 				g.refuse(c, closeInternal, string(errs.Internal), "try again")
 			}
@@ -429,6 +485,7 @@ func (g *Gateway) attach(r *room, c *conn, claims *auth.Claims, h *rtv1.Hello) (
 			missed, exact := s.replay.since(h.GetLastSeq(), s.seq)
 			s.conn, s.tokenExp, s.warned, s.connectAt = c, claims.ExpiresAt.Time, false, now
 			s.sent = s.sent[:0] // resend every pose
+			r.deferred = true
 			m := s.member
 			m.name, m.role = claims.Name, role
 			welcome.SessionId, welcome.ResumeToken, welcome.Slot = s.id, s.resumeToken, m.slot
@@ -584,6 +641,11 @@ func (g *Gateway) room(ctx context.Context, roomID string) (*room, error) {
 		chat = append(chat, chatProto(m))
 		seq = m.Seq
 	}
+	if g.cluster != nil {
+		if err := g.cluster.Claim(ctx, cluster.Realtime, roomID); err != nil {
+			return nil, err
+		}
+	}
 	var music *musicv1.PlayerState
 	if g.music != nil {
 		if music, err = g.music.PlayerState(ctx, roomID); err != nil {
@@ -629,6 +691,69 @@ func (g *Gateway) removeRoomIfEmpty(r *room) {
 	r.stop()
 	if g.rooms[r.id] == r {
 		delete(g.rooms, r.id)
+	}
+	if g.cluster != nil || g.sink != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if g.sink != nil {
+				if err := g.sink.Publish(ctx, r.id, nil); err != nil {
+					g.log.Warn("publish presence", "err", err)
+				}
+			}
+			if g.cluster != nil {
+				g.cluster.Release(ctx, cluster.Realtime, r.id)
+			}
+		}()
+	}
+}
+
+// publishPresence sends changed rooms' member lists to the sink every
+// second, and every room's now and then so the keys outlive their TTL.
+func (g *Gateway) publishPresence() {
+	defer g.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	lastFull := time.Now()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		full := time.Since(lastFull) >= cluster.RefreshInterval()
+		if full {
+			lastFull = time.Now()
+		}
+		g.mu.Lock()
+		rooms := make([]*room, 0, len(g.rooms))
+		for _, r := range g.rooms {
+			rooms = append(rooms, r)
+		}
+		g.mu.Unlock()
+		for _, r := range rooms {
+			r.mu.Lock()
+			if !r.presenceDirty && !full || r.stopped {
+				r.mu.Unlock()
+				continue
+			}
+			r.presenceDirty = false
+			ids := make([]string, 0, len(r.members))
+			for id := range r.members {
+				ids = append(ids, id)
+			}
+			r.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := g.sink.Publish(ctx, r.id, ids); err != nil {
+				g.log.Warn("publish presence", "err", err)
+				r.mu.Lock()
+				r.presenceDirty = true
+				r.mu.Unlock()
+			}
+			cancel()
+		}
 	}
 }
 

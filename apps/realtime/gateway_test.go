@@ -428,7 +428,9 @@ func TestBadHandshakes(t *testing.T) {
 		tok := e.token(ada, e.room.ID, auth.AudienceRealtime, time.Minute)
 		c.send(helloMsg(tok[:len(tok)-4] + "AAAA"))
 	})
-	expect("unknown room", 4004, func(c *client) { c.send(helloMsg(e.token(ada, "aaaaaaaaaaaaaaaaaaaaaaaaaa", auth.AudienceRealtime, time.Minute))) })
+	expect("unknown room", 4004, func(c *client) {
+		c.send(helloMsg(e.token(ada, "aaaaaaaaaaaaaaaaaaaaaaaaaa", auth.AudienceRealtime, time.Minute)))
+	})
 	expect("oversized frame", 1009, func(c *client) {
 		_ = c.ws.WriteMessage(websocket.BinaryMessage, make([]byte, 20000))
 	})
@@ -638,5 +640,18 @@ func TestShutdownSaysRestart(t *testing.T) {
 	code, bye := a.waitClose()
 	if code != 1012 || bye.GetFinal() {
 		t.Fatalf("shutdown close %d %v", code, bye)
+	}
+}
+
+// TestEagerFlush: in eager mode a pose goes out without waiting for the
+// tick, and the same latest-wins rules hold.
+func TestEagerFlush(t *testing.T) {
+	e := newEnv(t, func(e *env) { e.cfg.Flush = realtime.FlushEager; e.cfg.TickRate = 2 })
+	ada, bob := e.user("Ada"), e.user("Bob")
+	a := e.join(ada)
+	b := e.join(bob)
+	for i := range 5 {
+		a.send(pose(float32(i)*0.1, 0, 0, 0, uint32(100+i)))
+		b.wait("pose", func(m *rtv1.ServerMessage) bool { return entryFor(m, a.welcome.GetSlot()).GetStamp() == uint32(100+i) })
 	}
 }

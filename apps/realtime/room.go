@@ -66,12 +66,20 @@ type room struct {
 	music    *musicv1.PlayerState
 	stopped  bool
 	lastPing time.Time
+	// presenceDirty marks a membership change not yet published.
+	presenceDirty bool
+	// wake, in eager flush mode, tells the tick goroutine a pose arrived.
+	wake chan struct{}
 
 	// chatMu orders chat: seq assignment, persistence, broadcast.
 	chatMu  sync.Mutex
 	chatSeq int64
 
 	versions atomic.Uint64
+	// lastVer and deferred let a tick with nothing to send return at once:
+	// no pose changed since the last tick and nobody is owed one.
+	lastVer  uint64
+	deferred bool
 	done     chan struct{}
 	stopOnce sync.Once
 }
@@ -81,7 +89,7 @@ func newRoom(g *Gateway, info *rtv1.RoomInfo, chat []*rtv1.ChatMessage, chatSeq 
 		g: g, id: info.Id, info: info, bounds: sceneBounds(info.Scene),
 		log:     g.log.With(slog.String(obs.KeyRoomID, info.Id)),
 		members: map[string]*member{}, chat: chat, chatSeq: chatSeq, music: music,
-		done: make(chan struct{}), lastPing: g.now(),
+		done: make(chan struct{}), lastPing: g.now(), wake: make(chan struct{}, 1),
 	}
 }
 
@@ -166,6 +174,7 @@ func (r *room) addMember(userID, name string, guest bool, role rtv1.Role) *membe
 	}
 	r.slots[m.slot] = m
 	r.members[userID] = m
+	r.presenceDirty = true
 	return m
 }
 
@@ -176,6 +185,7 @@ func (r *room) removeMember(m *member, reason rtv1.LeaveReason) {
 	}
 	delete(r.members, m.userID)
 	r.slots[m.slot] = nil
+	r.presenceDirty = true
 	r.g.forgetSession(m.sess)
 	r.broadcast(&rtv1.ServerMessage{Msg: &rtv1.ServerMessage_MemberLeft{MemberLeft: &rtv1.MemberLeft{
 		UserId: m.userID, Slot: m.slot, Reason: reason,
@@ -201,29 +211,60 @@ func (r *room) updatePose(m *member, p pose, stamp uint32, now time.Time) (clamp
 	p, clamped = limitSpeed(m.pose, p, now.Sub(m.lastMove), r.g.cfg.MaxSpeed)
 	m.pose, m.stamp, m.at, m.lastMove = p, stamp, now, now
 	m.ver = r.versions.Add(1)
+	if r.g.cfg.Flush == FlushEager {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
 	return clamped
 }
 
 // run ticks until the room stops: pose frames every tick, housekeeping
-// every second.
+// every second. In eager flush mode a pose also wakes the room, which then
+// sends at once (at most once per FlushMinGap, coalescing what piled up);
+// the tick still runs for the reduced-rate members.
 func (r *room) run() {
-	interval := time.Second / time.Duration(r.g.cfg.TickRate)
-	t := time.NewTicker(interval)
+	cfg := r.g.cfg
+	t := time.NewTicker(time.Second / time.Duration(cfg.TickRate))
 	defer t.Stop()
-	reducedEvery := uint64(max(1, r.g.cfg.TickRate/max(1, r.g.cfg.ReducedRate)))
-	ticksPerSecond := uint64(r.g.cfg.TickRate)
-	var n uint64
-	var entries [][]byte
-	var dists []float64
+	reduced := time.Second / time.Duration(max(1, cfg.ReducedRate))
+	var (
+		entries   [][]byte
+		dists     []float64
+		lastBuild time.Time
+		lastHouse = time.Now()
+		gap       *time.Timer
+		gapC      <-chan time.Time
+	)
+	build := func() {
+		entries, dists = r.tick(reduced, entries, dists)
+		lastBuild = time.Now()
+	}
 	for {
 		select {
 		case <-r.done:
+			if gap != nil {
+				gap.Stop()
+			}
 			return
 		case <-t.C:
+			build()
+		case <-r.wake:
+			if since := time.Since(lastBuild); since < cfg.FlushMinGap {
+				if gapC == nil {
+					gap = time.NewTimer(cfg.FlushMinGap - since)
+					gapC = gap.C
+				}
+				continue
+			}
+			build()
+		case <-gapC:
+			gapC = nil
+			build()
 		}
-		n++
-		entries, dists = r.tick(n, reducedEvery, entries, dists)
-		if n%ticksPerSecond == 0 {
+		if time.Since(lastHouse) >= time.Second {
+			lastHouse = time.Now()
 			if r.housekeeping() {
 				r.g.removeRoomIfEmpty(r)
 			}
@@ -233,14 +274,19 @@ func (r *room) run() {
 
 // tick sends each connected member one frame with the latest poses that
 // changed since it last got them: the nearest InterestCount members (and
-// any within InterestRadius) every tick, the others every reducedEvery
-// ticks (staggered by slot).
-func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) ([][]byte, []float64) {
+// any within InterestRadius) every time, the others once per reduced
+// interval.
+func (r *room) tick(reduced time.Duration, entries [][]byte, dists []float64) ([][]byte, []float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
 		return entries, dists
 	}
+	cur := r.versions.Load()
+	if cur == r.lastVer && !r.deferred {
+		return entries, dists
+	}
+	r.lastVer, r.deferred = cur, false
 	now := r.g.now()
 	serverMS := msTime(now)
 	type snap struct {
@@ -276,6 +322,7 @@ func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) (
 		// one with their latest poses.
 		if old := c.takePose(); old != nil {
 			r.g.metrics.dropped.WithLabelValues("pose_superseded").Inc()
+			r.deferred = true
 			for _, slot := range old.slots {
 				sess.setSent(slot, 0)
 			}
@@ -292,7 +339,11 @@ func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) (
 			slices.Sort(dists)
 			cut = dists[interest-1]
 		}
-		reducedTick := (n+uint64(self.m.slot))%reducedEvery == 0
+		reducedTick := !now.Before(sess.nextReduced)
+		if reducedTick {
+			// Half a tick early is on time: ticks jitter.
+			sess.nextReduced = now.Add(reduced - time.Second/time.Duration(2*r.g.cfg.TickRate))
+		}
 		entries = entries[:0]
 		var slots []uint32
 		oldest := now
@@ -303,6 +354,7 @@ func (r *room) tick(n, reducedEvery uint64, entries [][]byte, dists []float64) (
 			if cut >= 0 && !reducedTick {
 				d := dist2(self.p, o.p)
 				if d > cut && d > radius2 {
+					r.deferred = true // owed at its next reduced tick
 					continue
 				}
 			}

@@ -25,6 +25,8 @@ type session struct {
 	// sent is, per slot, the room-wide pose version last put in a frame for
 	// this session (tick goroutine, under the room mutex).
 	sent []uint64
+	// nextReduced is when members outside the interest set are next due.
+	nextReduced time.Time
 	// recentChat remembers client ids of recent chat messages, so a resend
 	// after a reconnect is not posted twice.
 	recentChat []string

@@ -12,7 +12,9 @@ import (
 // fieldErrors collects validation failures so one response can list all.
 type fieldErrors []errs.FieldError
 
-func (f *fieldErrors) add(field, msg string) { *f = append(*f, errs.FieldError{Field: field, Message: msg}) }
+func (f *fieldErrors) add(field, msg string) {
+	*f = append(*f, errs.FieldError{Field: field, Message: msg})
+}
 
 func (f fieldErrors) err() error {
 	if len(f) == 0 {

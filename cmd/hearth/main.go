@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/loadtest/wsload"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
@@ -23,6 +24,10 @@ type cli struct {
 	Serve   config.Serve   `cmd:"" help:"Run Hearth's services (all of them by default) on one HTTP port."`
 	Migrate config.Migrate `cmd:"" help:"Apply pending database migrations and exit."`
 	Version struct{}       `cmd:"" help:"Print the version."`
+	// Loadtest drives a running deployment with the real protocols.
+	Loadtest struct {
+		WS config.LoadtestWS `cmd:"" name:"ws" help:"Load the realtime gateway: rooms of simulated users walking, chatting and pinging."`
+	} `cmd:"" help:"Load and soak tools that speak Hearth's real protocols."`
 }
 
 func main() {
@@ -41,6 +46,8 @@ func main() {
 		err = runServe(ctx, &c.Serve)
 	case "migrate":
 		err = runMigrate(ctx, &c.Migrate)
+	case "loadtest ws":
+		_, err = wsload.Run(ctx, c.Loadtest.WS, os.Stdout)
 	case "version":
 		fmt.Printf("hearth %s (%s)\n", version.Version, version.GoVersion())
 	default:

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +23,10 @@ import (
 	"github.com/hearth-space/hearth/apps/web"
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/bus"
+	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/httpx"
+	idpkg "github.com/hearth-space/hearth/internal/id"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
@@ -127,16 +131,37 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 	a.router = httpx.NewRouter("/api/")
 
 	proxies, _ := cfg.ProxyNets() // validated above
-	var presence server.Presence
+
+	// With Redis, nodes coordinate: rooms are claimed by one realtime (and
+	// voice) node, presence is shared, and joins are pointed at the holder.
+	var (
+		presence server.Presence
+		locator  server.Locator
+		reg      *cluster.Registry
+		sink     realtime.PresenceSink
+	)
+	if a.rdb != nil {
+		if reg, err = a.startCluster(ctx); err != nil {
+			return nil, err
+		}
+		cp := cluster.NewPresence(a.rdb)
+		presence, locator, sink = cp, cluster.NewLocator(a.rdb), cp
+	}
 	if cfg.Has(config.ServiceRealtime) {
-		gw := realtime.New(realtime.Options{
+		ro := realtime.Options{
 			Tokens: a.tokens, Store: a.db, Bus: a.bus, Log: log, Registry: a.reg, Join: a.join,
-			Tracer: a.tp, Config: cfg.Realtime, Proxies: proxies, Now: o.now,
-		})
+			Tracer: a.tp, Config: cfg.Realtime, Proxies: proxies, Now: o.now, Presence: sink,
+		}
+		if reg != nil {
+			ro.Cluster = reg
+		}
+		gw := realtime.New(ro)
 		a.router.Handle("GET /rt", gw)
 		a.onShutdown = append(a.onShutdown, gw.Shutdown)
 		a.closers = append(a.closers, func(context.Context) error { gw.Close(); return nil })
-		presence = gw
+		if presence == nil {
+			presence = gw
+		}
 	}
 	if cfg.Has(config.ServiceAPI) {
 		params := auth.DefaultPasswordParams()
@@ -145,7 +170,7 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		}
 		api := server.New(server.Options{
 			Store: a.db, Tokens: a.tokens, Keys: a.keys, Hasher: auth.NewHasher(params), Events: a.bus,
-			Presence: presence, Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
+			Presence: presence, Locator: locator, Log: log, Registry: a.reg, Join: a.join, Tracer: a.tp, Config: *cfg, Now: o.now,
 		})
 		api.Routes(a.router)
 		a.startPruner(ctx)
@@ -161,6 +186,33 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 	a.router.HandleFunc("GET /readyz", a.handleReadyz)
 	a.router.Handle("GET /metrics", obs.MetricsHandler(a.reg))
 	return a, nil
+}
+
+// startCluster registers this process's realtime and voice nodes in Redis.
+func (a *app) startCluster(ctx context.Context) (*cluster.Registry, error) {
+	id := a.cfg.NodeID
+	if id == "" {
+		host, _ := os.Hostname()
+		id = host + "-" + strings.ToLower(idpkg.Random(3))
+	}
+	url := a.cfg.NodeURL
+	if url == "" {
+		url = a.cfg.PublicURL
+	}
+	url = strings.TrimRight(url, "/")
+	var nodes []cluster.Node
+	for _, svc := range []string{cluster.Realtime, cluster.Voice} {
+		if a.cfg.Has(svc) {
+			nodes = append(nodes, cluster.Node{ID: id, Service: svc, URL: url})
+		}
+	}
+	reg, err := cluster.NewRegistry(ctx, a.rdb, a.log, nodes...)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, reg.Close)
+	a.log.InfoContext(ctx, "cluster node registered", "node_id", id, "node_url", url)
+	return reg, nil
 }
 
 // handler is the process's HTTP handler: tracing outermost, then the request
@@ -194,7 +246,28 @@ func (a *app) serve(ctx context.Context) error {
 	return a.serveOn(ctx, ln)
 }
 
+// servePprof serves the Go profiler on its own private address.
+func (a *app) servePprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("pprof server", "err", err)
+		}
+	}()
+	a.closers = append(a.closers, srv.Shutdown)
+	a.log.Info("pprof serving", "addr", a.cfg.PprofAddr)
+}
+
 func (a *app) serveOn(ctx context.Context, ln net.Listener) error {
+	if a.cfg.PprofAddr != "" {
+		a.servePprof()
+	}
 	srv := &http.Server{
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,

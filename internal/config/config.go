@@ -38,10 +38,17 @@ type Storage struct {
 	RedisURL    string `name:"redis-url" env:"HEARTH_REDIS_URL" default:"" help:"redis://… enables Redis for the cross-node event bus and room registry. Empty: in-process."`
 }
 
+// Cluster identifies this process among several nodes sharing Redis.
+type Cluster struct {
+	NodeID  string `name:"node-id" env:"HEARTH_NODE_ID" default:"" help:"This node's name in the Redis registry (default: host name plus a random suffix)."`
+	NodeURL string `name:"node-url" env:"HEARTH_NODE_URL" default:"" help:"Base URL clients reach this node's realtime and voice endpoints at (default: --public-url). Needed when several nodes serve realtime or voice."`
+}
+
 // Serve is the configuration of `hearth serve`.
 type Serve struct {
 	Log
 	Storage
+	Cluster
 
 	Addr            string        `name:"addr" env:"HEARTH_ADDR" default:":8080" help:"Address the HTTP server listens on."`
 	PublicURL       string        `name:"public-url" env:"HEARTH_PUBLIC_URL" default:"" help:"Externally visible base URL (https://hearth.example.com). Empty: derived from each request's Host."`
@@ -50,6 +57,7 @@ type Serve struct {
 	TrustedProxies  []string      `name:"trusted-proxies" env:"HEARTH_TRUSTED_PROXIES" default:"" help:"CIDRs of reverse proxies whose X-Forwarded-For is trusted for client IPs."`
 	MaxBodyBytes    int64         `name:"max-body-bytes" env:"HEARTH_MAX_BODY_BYTES" default:"1048576" help:"Largest JSON request body accepted, in bytes."`
 	Admins          []string      `name:"admins" env:"HEARTH_ADMINS" default:"" help:"Usernames with server-wide admin rights (for example deleting any track)."`
+	PprofAddr       string        `name:"pprof-addr" env:"HEARTH_PPROF_ADDR" default:"" help:"Serve Go's /debug/pprof on this address (keep it private, e.g. 127.0.0.1:6060). Empty: off."`
 	Demo            bool          `name:"demo" env:"HEARTH_DEMO" default:"false" help:"Enable demo helpers (seeded rooms). Never needed by core paths."`
 
 	Auth     Auth     `embed:"" prefix:""`
