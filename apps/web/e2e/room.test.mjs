@@ -34,13 +34,10 @@ test("guest signs in, creates a room, a second person joins: each sees the other
   await inRoom(A.page);
 
   B = await newPerson(browser, server.base, "Bob");
-  // Bob finds the room in the lobby with its live occupancy.
-  await waitFor(B.page, () => [...document.querySelectorAll("[data-testid=room-card]")].some((c) => c.textContent.includes("E2E lounge") && c.textContent.includes("1 /")), undefined, {
-    what: "the room in Bob's lobby with one person inside",
-  }).catch(async () => {
-    await B.page.click("text=Refresh");
-  });
-  await B.page.goto(`${server.base}/rooms/${roomId}`);
+  // Bob finds the room in the lobby and walks in.
+  await B.page.waitForSelector("[data-testid=room-card] >> text=E2E lounge", { timeout: 60_000 });
+  await B.page.click("[data-testid=room-card] >> text=E2E lounge");
+  await B.page.waitForURL(new RegExp(`/rooms/${roomId}`), { timeout: 60_000 });
   await inRoom(B.page);
 
   const aId = await A.page.evaluate(() => window.__hearth.room.world.local.id);
