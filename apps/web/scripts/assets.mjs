@@ -148,12 +148,19 @@ function fountain() {
   return merge(basin, water, column);
 }
 
+// The fountain stands north of the central square; the square itself stays
+// open because the realtime gateway spawns newcomers near the origin.
+export const FOUNTAIN = [0, -40];
+
 function plazaStatic() {
   const ground = plane(200, 200, 40, C.white, 4);
-  const ring = transform(lathe([[14, 0.02], [9, 0.02]], 64, C.stone), {});
+  const ring = merge(
+    transform(lathe([[14, 0.02], [0.01, 0.02]], 64, C.stone), {}),
+    transform(lathe([[9, 0.025], [6, 0.025]], 48, C.stoneDark), { t: [FOUNTAIN[0], 0, FOUNTAIN[1]] }),
+  );
   const paths = [];
   for (const yaw of [0, Math.PI / 2]) paths.push(transform(box(5, 0.04, 190, C.stone), { yaw, t: [0, 0.01, 0] }));
-  return { ground, decor: merge(fountain(), ring, ...paths) };
+  return { ground, decor: merge(transform(fountain(), { t: [FOUNTAIN[0], 0, FOUNTAIN[1]] }), ring, ...paths) };
 }
 
 function loungeStatic() {
@@ -170,7 +177,7 @@ function loungeStatic() {
     box(3.2, 2.4, 1, C.brick, [0, 1.2, -W / 2 + 0.6]),
     box(1.6, 1.0, 0.3, [1, 0.55, 0.2], [0, 0.6, -W / 2 + 1.05]),
     box(3.6, 0.2, 1.2, C.stoneDark, [0, 2.45, -W / 2 + 0.6]),
-    box(4, 0.05, 2.6, C.fabricBlue, [0, 0.02, -3]),
+    box(4.4, 0.05, 3, C.fabricBlue, [0, 0.02, -5]),
   );
   return { ground, decor: merge(walls, fire) };
 }
@@ -179,7 +186,8 @@ function loungeStatic() {
 function plazaLayout() {
   const rand = rng(42);
   const out = [];
-  const free = (x, z, r) => Math.hypot(x, z) > 16 + r && Math.abs(x) > 3.5 + r && Math.abs(z) > 3.5 + r;
+  const nearFountain = (x, z, r) => Math.hypot(x - FOUNTAIN[0], z - FOUNTAIN[1]) < 9.5 + r;
+  const free = (x, z, r) => Math.hypot(x, z) > 16 + r && Math.abs(x) > 3.5 + r && Math.abs(z) > 3.5 + r && !nearFountain(x, z, r);
   // Lamps and benches line the two avenues.
   for (let d = 18; d <= 92; d += 8) {
     for (const s of [-1, 1]) {
@@ -189,7 +197,8 @@ function plazaLayout() {
       }
     }
   }
-  // Benches around the fountain.
+  for (let i = out.length - 1; i >= 0; i--) if (nearFountain(out[i][1], out[i][2], 0.5)) out.splice(i, 1);
+  // Benches around the central square.
   for (let i = 0; i < 12; i++) {
     const a = (i / 12) * Math.PI * 2 + Math.PI / 12;
     out.push(["bench", Math.cos(a) * 16.5, Math.sin(a) * 16.5, -a - Math.PI / 2, 1]);
@@ -218,10 +227,11 @@ function plazaLayout() {
 
 function loungeLayout() {
   return [
-    ["sofa", 0, -1.2, Math.PI, 1],
-    ["sofa", -3.5, -3.5, Math.PI / 2 + Math.PI, 1],
-    ["sofa", 3.5, -3.5, Math.PI / 2, 1],
-    ["table", 0, -3.2, 0, 1],
+    // The middle stays free: newcomers appear within 2 m of the origin.
+    ["sofa", 0, -2.9, Math.PI, 1],
+    ["sofa", -3.6, -5, Math.PI / 2 + Math.PI, 1],
+    ["sofa", 3.6, -5, Math.PI / 2, 1],
+    ["table", 0, -4.9, 0, 1],
     ["table", -5, 4, 0, 1],
     ["table", 5, 4, 0, 1],
     ["planter", -8, -8, 0, 1.1],
@@ -411,7 +421,7 @@ async function sceneDoc(kind, preset, tex) {
     b.node(`${prop}#${i}`, { extras: { prop }, t: [round(x), 0, round(z)], r: yawQuat(yaw), s: [s, s, s], parent: instances });
   });
   const bounds = kind === "plaza" ? { half: 96 } : { half: 8.4 };
-  b.scene.setExtras({ scene: kind, spawn: kind === "plaza" ? [0, 0, 22] : [0, 0, 4], bounds });
+  b.scene.setExtras({ scene: kind, spawn: [0, 0, 0], bounds });
   return b.doc;
 }
 

@@ -36,3 +36,16 @@ describe("close codes", () => {
     expect(policyFor(4999).action).toBe("backoff");
   });
 });
+
+describe("voice close codes", async () => {
+  const { voicePolicyFor } = await import("../src/net/closeCodes");
+  it("follow the voice service's table", () => {
+    expect(voicePolicyFor(1006).action).toBe("resume");
+    expect(voicePolicyFor(4002).action).toBe("refresh");
+    expect(voicePolicyFor(4008).action).toBe("rejoin");
+    expect(voicePolicyFor(4009).action).toBe("rejoin");
+    expect(voicePolicyFor(4010).action).toBe("resume");
+    expect(voicePolicyFor(4011).action).toBe("done");
+    for (const c of [4003, 4004, 4005, 4006, 4007]) expect(isFinal(voicePolicyFor(c).action)).toBe(true);
+  });
+});

@@ -58,3 +58,30 @@ export function policyFor(closeCode: number): ClosePolicy {
 export function isFinal(a: CloseAction): boolean {
   return a === "final" || a === "final_retryable" || a === "done";
 }
+
+// The voice service's close codes (docs/protocol.md, Voice). Its numbers
+// differ from the realtime gateway's above 4002.
+const voiceTable: Record<number, ClosePolicy> = {
+  1000: { action: "done", code: "normal", message: "Left voice" },
+  1001: { action: "resume", code: "going_away", message: "The voice server is restarting" },
+  1006: { action: "resume", code: "connection_lost", message: "Voice connection lost" },
+  1008: { action: "backoff", code: "policy_violation", message: "The voice server refused a message" },
+  1009: { action: "backoff", code: "too_big", message: "A voice message was too large" },
+  1011: { action: "backoff", code: "internal", message: "The voice server had a problem" },
+  4001: { action: "refresh", code: "token_invalid", message: "Voice session no longer valid" },
+  4002: { action: "refresh", code: "token_expired", message: "Voice token expired" },
+  4003: { action: "final", code: "forbidden", message: "Voice is not allowed in this room" },
+  4004: { action: "final", code: "kicked", message: "You were removed from this room" },
+  4005: { action: "final", code: "banned", message: "You were banned from this room" },
+  4006: { action: "final", code: "room_deleted", message: "This room was deleted" },
+  4007: { action: "final", code: "replaced", message: "Voice is on in another tab or window" },
+  4008: { action: "rejoin", code: "resume_failed", message: "Voice session expired" },
+  4009: { action: "rejoin", code: "timeout", message: "Voice timed out" },
+  4010: { action: "resume", code: "slow_consumer", message: "Voice connection fell behind" },
+  4011: { action: "done", code: "superseded", message: "Voice moved to a newer connection" },
+};
+
+/** voicePolicyFor maps a voice close code to the client's next step. */
+export function voicePolicyFor(closeCode: number): ClosePolicy {
+  return voiceTable[closeCode] ?? { action: "backoff", code: "connection_lost", message: "Voice connection lost" };
+}

@@ -6,7 +6,7 @@
 // it step by step.
 import { signal, type ReadonlySignal } from "@preact/signals";
 import { delay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
-import { policyFor, type CloseAction } from "./closeCodes";
+import { policyFor, type CloseAction, type ClosePolicy } from "./closeCodes";
 
 export type ConnStatus =
   | { kind: "idle" }
@@ -61,6 +61,8 @@ export interface ReconnectorOptions {
   random?: () => number;
   backoff?: BackoffOptions;
   online?: () => boolean;
+  /** the close-code table (the realtime one by default; voice has its own) */
+  policy?: (closeCode: number) => ClosePolicy;
   /** told about every finished reconnect (telemetry) */
   onReconnected?: (r: { attempts: number; durationMs: number; cause: string; result: "success" | "failed" }) => void;
 }
@@ -188,7 +190,7 @@ export class Reconnector {
   }
 
   private onFailure(d: Drop, wasConnected: boolean): void {
-    const p = policyFor(d.closeCode);
+    const p = (this.o.policy ?? policyFor)(d.closeCode);
     let action: CloseAction = d.action ?? p.action;
     if (d.final && action !== "done") action = action === "final_retryable" ? action : "final";
     const code = d.code ?? p.code;

@@ -16,6 +16,28 @@ import { MusicPanel } from "./hud/MusicPanel";
 import { Stats } from "./hud/Stats";
 import { SpeakerIcon } from "./hud/icons";
 
+/** CopyLink copies an address that brings a friend into this room (the invite link for private rooms). */
+function CopyLink({ ctrl }: { ctrl: RoomController }) {
+  const done = useSignal(false);
+  const room = ctrl.session.joinAnswer?.room;
+  if (!room) return null;
+  const url = room.visibility === "private" && room.invite_code ? `${location.origin}/invite/${room.invite_code}` : `${location.origin}/rooms/${room.id}`;
+  return (
+    <button
+      class="btn small"
+      title={url}
+      onClick={() => {
+        void navigator.clipboard?.writeText(url).then(() => {
+          done.value = true;
+          setTimeout(() => (done.value = false), 1500);
+        });
+      }}
+    >
+      {done.value ? "Copied" : "Copy link"}
+    </button>
+  );
+}
+
 export function RoomScreen({ ctx, roomId, inviteCode }: { ctx: AppContext; roomId: string; inviteCode?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const ctrl = useSignal<RoomController | null>(null);
@@ -64,6 +86,7 @@ export function RoomScreen({ ctx, roomId, inviteCode }: { ctx: AppContext; roomI
               <span class="name" data-testid="room-name">
                 {roomName.value}
               </span>
+              <CopyLink ctrl={c} />
             </div>
             <StatusBar ctrl={c} />
             <span class="spacer" />
