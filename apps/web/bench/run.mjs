@@ -98,7 +98,7 @@ async function main() {
   const section = `## Web client
 
 Measured with \`make bench-client\` (apps/web/bench/run.mjs): the client's
-benchmark mode (\`/bench?preset=…&lod=…&culling=…\`) renders the plaza (${"about 660"} props)
+benchmark mode (\`/bench?preset=…&lod=…&culling=…\`) renders the plaza (${results.find((r) => !r.culling)?.propsDrawn ?? "several hundred"} props)
 with 40 avatars walking scripted paths and a camera on a scripted path,
 stepped at a fixed simulation time, so every configuration draws the same
 ${frames} frames (after 10 warm-up frames). Screen: 960×540 CSS pixels at
