@@ -167,6 +167,12 @@ export class MusicPlayer {
   remove(entryId: string) {
     return this.call("DELETE", `/queue/${encodeURIComponent(entryId)}`);
   }
+  /** upload adds an audio file to the library (multipart, field "file"). */
+  upload(file: File): Promise<LibraryTrack> {
+    const f = new FormData();
+    f.append("file", file, file.name);
+    return this.d.api.request("POST", "/music/tracks", f);
+  }
   library(q = ""): Promise<{ tracks: LibraryTrack[] }> {
     return this.d.api.request("GET", `/music/tracks${q ? `?q=${encodeURIComponent(q)}` : ""}`);
   }

@@ -93,14 +93,15 @@ export class Api {
   async request<T>(method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
     const auth = o.auth ?? true;
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const form = typeof FormData !== "undefined" && body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (auth && this.token) headers.Authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
       res = await fetch(this.base + "/api/v1" + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : form ? (body as FormData) : JSON.stringify(body),
         credentials: "same-origin",
         signal: o.signal,
       });

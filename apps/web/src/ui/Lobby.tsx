@@ -24,6 +24,41 @@ function RoomCard({ room }: { room: Room }) {
   );
 }
 
+/** KeepAccount upgrades a guest to a registered account in place (same id, rooms and roles). */
+function KeepAccount({ ctx, onDone }: { ctx: AppContext; onDone: () => void }) {
+  const username = useSignal("");
+  const password = useSignal("");
+  const error = useSignal<string | null>(null);
+  const busy = useSignal(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    busy.value = true;
+    error.value = null;
+    try {
+      await ctx.api.register(username.value.trim(), password.value, ctx.api.user.value?.display_name ?? "");
+      onDone();
+    } catch (err) {
+      error.value = describe(err);
+    } finally {
+      busy.value = false;
+    }
+  };
+  return (
+    <form class="card stack" onSubmit={submit}>
+      <h2>Keep your name and rooms</h2>
+      <div class="muted" style={{ fontSize: "13px" }}>
+        Create an account from this guest session: your rooms and roles stay yours.
+      </div>
+      <input class="input" name="username" placeholder="Username" autoComplete="username" value={username.value} onInput={(e) => (username.value = e.currentTarget.value)} />
+      <input class="input" name="password" type="password" placeholder="Password (8 characters or more)" autoComplete="new-password" value={password.value} onInput={(e) => (password.value = e.currentTarget.value)} />
+      {error.value && <div class="error-text">{error.value}</div>}
+      <button class="btn primary" type="submit" disabled={busy.value}>
+        {busy.value ? "Creating…" : "Create account"}
+      </button>
+    </form>
+  );
+}
+
 export function Lobby({ ctx }: { ctx: AppContext }) {
   const rooms = useSignal<Room[] | null>(null);
   const mine = useSignal<Room[]>([]);
@@ -36,6 +71,7 @@ export function Lobby({ ctx }: { ctx: AppContext }) {
   const code = useSignal("");
   const codeError = useSignal<string | null>(null);
   const user = ctx.api.user.value!;
+  const keeping = useSignal(false);
 
   const load = async () => {
     try {
@@ -91,6 +127,11 @@ export function Lobby({ ctx }: { ctx: AppContext }) {
             {user.display_name}
             {user.guest ? " (guest)" : ""}
           </span>
+          {user.guest && (
+            <button class="btn small" onClick={() => (keeping.value = !keeping.value)}>
+              Create an account
+            </button>
+          )}
           <button class="btn small" onClick={() => void ctx.api.logout()} data-testid="signout">
             Sign out
           </button>
@@ -119,6 +160,7 @@ export function Lobby({ ctx }: { ctx: AppContext }) {
           )}
         </div>
         <div class="stack">
+          {keeping.value && user.guest && <KeepAccount ctx={ctx} onDone={() => (keeping.value = false)} />}
           <form class="card stack" onSubmit={create} data-testid="create-room">
             <h2>Create a room</h2>
             <label class="field">

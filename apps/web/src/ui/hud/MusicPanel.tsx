@@ -13,6 +13,8 @@ export function MusicPanel({ ctrl, hidden }: { ctrl: RoomController; hidden: boo
   const lib = useSignal<LibraryTrack[] | null>(null);
   const q = useSignal("");
   const err = useSignal<string | null>(null);
+  const uploading = useSignal(false);
+  const error = (e: unknown) => (err.value = describe(e));
   const st = ctrl.session.music.value;
   const pos = ctrl.music.positionMs.value;
   useEffect(() => {
@@ -79,7 +81,33 @@ export function MusicPanel({ ctrl, hidden }: { ctrl: RoomController; hidden: boo
           </ol>
         </>
       )}
-      <input class="input" placeholder="Search the library" value={q.value} onInput={(e) => (q.value = e.currentTarget.value)} />
+      <div class="row">
+        <input class="input" placeholder="Search the library" value={q.value} onInput={(e) => (q.value = e.currentTarget.value)} />
+        <label class="btn small" title="Upload MP3, Ogg, FLAC, WAV or M4A">
+          {uploading.value ? "Uploading…" : "Upload"}
+          <input
+            type="file"
+            accept="audio/*"
+            style={{ display: "none" }}
+            data-testid="music-upload"
+            onChange={(e) => {
+              const f = e.currentTarget.files?.[0];
+              if (!f) return;
+              uploading.value = true;
+              ctrl.music.upload(f).then(
+                (t) => {
+                  uploading.value = false;
+                  lib.value = [t, ...(lib.value ?? []).filter((x) => x.id !== t.id)];
+                },
+                (err) => {
+                  uploading.value = false;
+                  error(err);
+                },
+              );
+            }}
+          />
+        </label>
+      </div>
       <div class="lib">
         {lib.value?.length === 0 && <div class="muted" style={{ fontSize: "13px" }}>The library is empty.</div>}
         {lib.value?.map((t) => (
