@@ -50,6 +50,14 @@ if [[ -n "$unformatted" ]]; then
   echo "gofmt needed:"; echo "$unformatted"; exit 1
 fi
 
+section "alert rules"
+if ! command -v promtool >/dev/null; then
+  echo "installing promtool (Debian's prometheus package)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+fi
+promtool check rules deploy/prometheus/alerts.yml
+promtool test rules deploy/prometheus/alerts_test.yml
+
 section "go test"
 go test -count=1 -timeout 20m ./...
 
