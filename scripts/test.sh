@@ -40,6 +40,17 @@ fi
 section "services"
 bash scripts/services.sh
 
+section "audio tools"
+# The music tests encode their fixtures (MP3, Ogg Opus/Vorbis, FLAC, M4A,
+# AAC) from a generated WAV with Debian's ffmpeg; sox is there for people
+# inspecting files by hand.
+if ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null; then
+  echo "installing sox and ffmpeg"
+  if [[ $(id -u) -eq 0 ]]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq sox libsox-fmt-all ffmpeg >/dev/null
+fi
+ffmpeg -hide_banner -version | sed -n 1p
+
 section "protocol code freshness"
 bash scripts/gen-proto.sh --check
 
@@ -72,6 +83,7 @@ fuzz() { # package target seconds
 fuzz ./internal/httpx FuzzDecodeJSON 8
 fuzz ./apps/realtime FuzzClientMessage 8
 fuzz ./apps/server FuzzTelemetryBatch 8
+fuzz ./internal/audio FuzzProbe 15
 
 echo
 echo "all tests passed"

@@ -215,6 +215,11 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 	}
 }
 
+// Authenticate verifies a request's bearer access token the way the API's
+// own endpoints do (signature, audience, live sign-in session), for
+// services mounted beside the API such as music.
+func (s *Server) Authenticate(r *http.Request) (*auth.Claims, error) { return s.verifyAccess(r) }
+
 func (s *Server) verifyAccess(r *http.Request) (*auth.Claims, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")

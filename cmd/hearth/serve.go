@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/hearth-space/hearth/apps/realtime"
 	"github.com/hearth-space/hearth/apps/server"
+	"github.com/hearth-space/hearth/apps/server/music"
 	"github.com/hearth-space/hearth/apps/web"
 	"github.com/hearth-space/hearth/internal/auth"
+	"github.com/hearth-space/hearth/internal/blob"
 	"github.com/hearth-space/hearth/internal/bus"
 	"github.com/hearth-space/hearth/internal/cluster"
 	"github.com/hearth-space/hearth/internal/config"
@@ -30,22 +33,27 @@ import (
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
 	"github.com/hearth-space/hearth/internal/version"
+	musicv1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/music/v1"
 )
 
 // app is one running hearth process: its shared dependencies and the
 // services it was asked to run.
 type app struct {
-	cfg     *config.Serve
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	tp      *sdktrace.TracerProvider
-	db      *store.DB
-	rdb     *redis.Client // nil without --redis-url
-	bus     bus.Bus
-	keys    *auth.Keyring
-	tokens  *auth.Tokens
-	join    *obs.JoinMetrics
-	router  *httpx.Router
+	cfg    *config.Serve
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	tp     *sdktrace.TracerProvider
+	db     *store.DB
+	rdb    *redis.Client // nil without --redis-url
+	bus    bus.Bus
+	keys   *auth.Keyring
+	tokens *auth.Tokens
+	join   *obs.JoinMetrics
+	router *httpx.Router
+	// music is the music service when the API runs here; the realtime
+	// gateway's welcome snapshot reads room players through it
+	// (PlayerState), and its presence feeds vote-skip.
+	music   *music.Service
 	closers []func(context.Context) error // run in reverse on shutdown
 	// onShutdown runs as soon as a graceful shutdown begins (before
 	// in-flight requests drain): long-lived connections are told to go.
@@ -61,6 +69,7 @@ type appOptions struct {
 	spanProcessors []sdktrace.SpanProcessor
 	passwordParams *auth.PasswordParams
 	now            func() time.Time
+	musicClock     music.Clock
 }
 
 func runServe(ctx context.Context, cfg *config.Serve) error {
@@ -155,6 +164,9 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		if reg != nil {
 			ro.Cluster = reg
 		}
+		if cfg.Has(config.ServiceAPI) {
+			ro.Music = musicStates{a} // the music service is built below, before serving starts
+		}
 		gw := realtime.New(ro)
 		a.router.Handle("GET /rt", gw)
 		a.onShutdown = append(a.onShutdown, gw.Shutdown)
@@ -174,6 +186,9 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		})
 		api.Routes(a.router)
 		a.startPruner(ctx)
+		if err := a.startMusic(ctx, api, presence, o); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Has(config.ServiceWeb) {
 		client, err := web.Source(cfg.Web.WebDir)
@@ -312,6 +327,67 @@ func (a *app) close(ctx context.Context) {
 		}
 	}
 	a.closers = nil
+}
+
+// startMusic builds the music service (blob store, library, room players),
+// mounts its routes and starts the scheduler that advances players at the
+// end of each track.
+func (a *app) startMusic(ctx context.Context, api *server.Server, presence server.Presence, o appOptions) error {
+	cfg := a.cfg.Music
+	var blobs blob.Store
+	if cfg.UsesS3() {
+		s3, err := blob.NewS3(ctx, blob.S3Options{
+			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+			Region: cfg.S3Region, TLS: cfg.S3TLS, PathStyle: cfg.S3PathStyle, Prefix: cfg.S3Prefix,
+		})
+		if err != nil {
+			return err
+		}
+		blobs = s3
+	} else {
+		disk, err := blob.NewDisk(cfg.BlobPath(a.cfg.DataDir))
+		if err != nil {
+			return err
+		}
+		blobs = disk
+	}
+	var clock music.Clock
+	if o.musicClock != nil {
+		clock = o.musicClock
+	}
+	var mp music.Presence
+	if presence != nil {
+		mp = presence
+	}
+	// Without the realtime gateway in this process (split deployments)
+	// there is no presence yet: vote-skip answers 503.
+	svc, err := music.New(ctx, music.Options{
+		Store: a.db, Blobs: blobs, Auth: api, Presence: mp, Bus: a.bus, Log: a.log, Registry: a.reg, Config: cfg,
+		Admins: a.cfg.Admins, SpoolDir: filepath.Join(a.cfg.DataDir, "tmp", "uploads"), Clock: clock,
+	})
+	if err != nil {
+		return err
+	}
+	svc.Routes(a.router)
+	a.music = svc
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(mctx) }()
+	a.closers = append(a.closers, func(context.Context) error { cancel(); <-done; return nil })
+	a.log.InfoContext(ctx, "music ready", "blobs", map[bool]string{true: "s3", false: "disk"}[cfg.UsesS3()],
+		"max_upload_bytes", cfg.MaxUploadBytes)
+	return nil
+}
+
+// musicStates lets the realtime gateway, built before the API, read room
+// players from the music service built after it.
+type musicStates struct{ a *app }
+
+func (m musicStates) PlayerState(ctx context.Context, roomID string) (*musicv1.PlayerState, error) {
+	if m.a.music == nil {
+		return nil, nil
+	}
+	return m.a.music.PlayerState(ctx, roomID)
 }
 
 // startPruner deletes expired and revoked sign-in sessions every hour.

@@ -129,7 +129,7 @@ func (c *Serve) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("--max-body-bytes must be at least 1024")
 	}
-	return nil
+	return c.Music.Validate()
 }
 
 // ProxyNets parses TrustedProxies.

@@ -107,3 +107,36 @@ func TestDefaultsAndValidate(t *testing.T) {
 		t.Fatalf("--no-enable-lod: %v %v", err, cli.Serve.Client.EnableLOD)
 	}
 }
+
+func TestMusicFlags(t *testing.T) {
+	var cli struct {
+		Serve config.Serve `cmd:""`
+	}
+	p, err := kong.New(&cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse([]string{"serve"}); err != nil {
+		t.Fatal(err)
+	}
+	m := cli.Serve.Music
+	if m.MaxUploadBytes != 50<<20 || m.StreamURLTTL.Minutes() != 15 || m.MaxQueue != 200 || !m.S3TLS || m.UsesS3() {
+		t.Fatalf("music defaults: %+v", m)
+	}
+	if got := m.BlobPath("/data"); got != "/data/blobs" {
+		t.Fatalf("blob path: %s", got)
+	}
+	if _, err := p.Parse([]string{"serve", "--music-s3-endpoint", "minio:9000"}); err == nil || !strings.Contains(err.Error(), "--music-s3-bucket") {
+		t.Fatalf("an S3 endpoint without a bucket: %v", err)
+	}
+	if _, err := p.Parse([]string{"serve", "--music-s3-endpoint", "minio:9000", "--music-s3-bucket", "music", "--no-music-s3-tls"}); err != nil {
+		t.Fatal(err)
+	}
+	if cli.Serve.Music.S3TLS || !cli.Serve.Music.UsesS3() {
+		t.Fatalf("--no-music-s3-tls: %+v", cli.Serve.Music)
+	}
+	cli.Serve.Music.MaxUploadBytes = -1
+	if cli.Serve.Validate() == nil {
+		t.Fatal("a negative upload limit was accepted")
+	}
+}

@@ -39,6 +39,10 @@ const (
 	RateLimited          Code = "rate_limited"
 	Timeout              Code = "timeout"
 	Canceled             Code = "canceled"
+	InvalidAudio         Code = "invalid_audio"
+	StreamURLExpired     Code = "stream_url_expired"
+	StreamURLInvalid     Code = "stream_url_invalid"
+	QueueFull            Code = "queue_full"
 )
 
 // FieldError names one invalid input field.

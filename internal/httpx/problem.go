@@ -42,14 +42,16 @@ func StatusOf(c errs.Code) int {
 		return http.StatusBadRequest
 	case errs.Unauthenticated, errs.TokenExpired, errs.TokenInvalid, errs.RefreshReused, errs.InvalidCredentials:
 		return http.StatusUnauthorized
-	case errs.Forbidden, errs.Banned, errs.InviteRequired:
+	case errs.Forbidden, errs.Banned, errs.InviteRequired, errs.StreamURLExpired, errs.StreamURLInvalid:
 		return http.StatusForbidden
 	case errs.NotFound:
 		return http.StatusNotFound
 	case errs.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case errs.Conflict, errs.UsernameTaken, errs.AlreadyRegistered, errs.RoomFull:
+	case errs.Conflict, errs.UsernameTaken, errs.AlreadyRegistered, errs.RoomFull, errs.QueueFull:
 		return http.StatusConflict
+	case errs.InvalidAudio:
+		return http.StatusUnprocessableEntity
 	case errs.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case errs.UnsupportedMediaType:
