@@ -42,6 +42,9 @@ func Handler(root fs.FS) http.Handler {
 	return &handler{root: root, files: http.FileServerFS(root)}
 }
 
+// reserved are the first path segments that belong to other services.
+var reserved = map[string]bool{"rt": true, "voice": true, "api": true, "metrics": true, "healthz": true, "readyz": true}
+
 type handler struct {
 	root  fs.FS
 	files http.Handler
@@ -56,6 +59,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 	if name == "" || name == "index.html" {
 		h.index(w, r)
+		return
+	}
+	if first, _, _ := strings.Cut(name, "/"); reserved[first] {
+		// A service this process does not run (a WebSocket endpoint, the
+		// API): a 404, not the client's page.
+		http.NotFound(w, r)
 		return
 	}
 	st, err := fs.Stat(h.root, name)

@@ -27,6 +27,8 @@ func TestHandler(t *testing.T) {
 		{"/assets/index-abc123.js", "console.log(1)", "public, max-age=31536000, immutable", 200},
 		{"/favicon.svg", "<svg/>", "no-cache", 200},
 		{"/assets/missing-123.js", "", "", 404},
+		{"/voice/ws", "", "", 404},
+		{"/rt", "", "", 404},
 		{"/../../etc/passwd", "<!doctype html>", "no-cache", 200},
 	}
 	for _, c := range cases {

@@ -50,6 +50,12 @@ const median = (a) => {
 
 test("two listeners play the same track in sync (drift reported)", async () => {
   const A = await newPerson(browser, server.base, "DJ");
+  // Uploading takes an account: the guest keeps its identity and registers in place.
+  await A.page.click("text=Create an account");
+  await A.page.fill("input[name=username]", `dj${Date.now() % 100000}`);
+  await A.page.fill("input[name=password]", "a long enough password");
+  await A.page.click("button[type=submit] >> text=Create account");
+  await waitFor(A.page, () => window.__hearth.ctx.api.user.value && !window.__hearth.ctx.api.user.value.guest, undefined, { what: "the account upgrade" });
   await A.page.fill("input[name=room_name]", "Listening room");
   await A.page.click("[data-testid=create-submit]");
   await A.page.waitForURL(/\/rooms\//, { timeout: 60_000 });

@@ -62,7 +62,7 @@ describe("Api", () => {
     const api = new Api();
     await expect(api.request("POST", "/rooms/full/join")).rejects.toMatchObject({ status: 409, code: "room_full", message: "full" });
     await expect(api.request("POST", "/rooms/slow/join")).rejects.toMatchObject({ code: "rate_limited", retryAfterMs: 3000 });
-    const e = await api.request("GET", "/x").catch((x) => x);
+    const e = (await api.request("GET", "/x").catch((x: unknown) => x)) as ApiError;
     expect(e).toBeInstanceOf(ApiError);
     expect(e.status).toBe(0);
   });

@@ -39,6 +39,7 @@ export class MusicPlayer {
   private timer: ReturnType<typeof setInterval>;
   private readonly off: (() => void)[] = [];
   seeks = 0;
+  private lastRefetch = 0;
   /** this listener's own music volume (the settings store keeps it) */
   readonly volume: ReadonlySignal<number>;
 
@@ -56,6 +57,17 @@ export class MusicPlayer {
     el.crossOrigin = "anonymous";
     // Keep the pitch when nudging the rate.
     (el as HTMLAudioElement & { preservesPitch?: boolean }).preservesPitch = true;
+    // A signed URL can expire during a long pause: fetch a new one (at most every 5 s).
+    el.addEventListener("error", () => {
+      const now = performance.now();
+      if (!this.loadedEntry || now - this.lastRefetch < 5000) return;
+      this.lastRefetch = now;
+      const entry = this.loadedEntry;
+      this.loadedEntry = "";
+      void this.follow(this.d.state.value).then(() => {
+        if (!this.loadedEntry) this.loadedEntry = entry;
+      });
+    });
     this.source = this.d.audio.ctx.createMediaElementSource(el);
     this.source.connect(this.d.audio.musicBus);
     this.el = el;
@@ -168,10 +180,11 @@ export class MusicPlayer {
     return this.call("DELETE", `/queue/${encodeURIComponent(entryId)}`);
   }
   /** upload adds an audio file to the library (multipart, field "file"). */
-  upload(file: File): Promise<LibraryTrack> {
+  async upload(file: File): Promise<LibraryTrack> {
     const f = new FormData();
     f.append("file", file, file.name);
-    return this.d.api.request("POST", "/music/tracks", f);
+    const r = await this.d.api.request<{ track: LibraryTrack; duplicate: boolean }>("POST", "/music/tracks", f);
+    return r.track;
   }
   library(q = ""): Promise<{ tracks: LibraryTrack[] }> {
     return this.d.api.request("GET", `/music/tracks${q ? `?q=${encodeURIComponent(q)}` : ""}`);

@@ -22,6 +22,10 @@ export class RoomController {
   readonly loadError = signal<string | null>(null);
   readonly scene = signal<string>("");
   private spawned = false;
+  /** guests can listen and queue, but not upload */
+  get guest(): boolean {
+    return this.ctx.api.user.value?.guest ?? true;
+  }
   private readonly disposers: (() => void)[] = [];
   private joinT0: number;
   private fpsTimer: ReturnType<typeof setInterval> | null = null;
@@ -146,10 +150,9 @@ export class RoomController {
     if (!this.world.loaded.value) return;
     if (this.spawned) return;
     this.spawned = true;
-    // A resumed member keeps the pose the server held; a new one spawns at the scene's entrance.
-    const p = m.pose;
-    const hasPose = p && (p.x !== 0 || p.z !== 0);
-    this.world.spawn(m.userId, m.name, hasPose ? p : undefined);
+    // The gateway places newcomers (near the origin, spread out) and keeps
+    // the pose of a member who comes back: start where the server says.
+    this.world.spawn(m.userId, m.name, m.pose);
   }
 
   private syncMembers(ms: MemberView[]): void {

@@ -83,7 +83,7 @@ export function MusicPanel({ ctrl, hidden }: { ctrl: RoomController; hidden: boo
       )}
       <div class="row">
         <input class="input" placeholder="Search the library" value={q.value} onInput={(e) => (q.value = e.currentTarget.value)} />
-        <label class="btn small" title="Upload MP3, Ogg, FLAC, WAV or M4A">
+        {ctrl.guest ? null : <label class="btn small" title="Upload MP3, Ogg, FLAC, WAV or M4A">
           {uploading.value ? "Uploading…" : "Upload"}
           <input
             type="file"
@@ -106,8 +106,9 @@ export function MusicPanel({ ctrl, hidden }: { ctrl: RoomController; hidden: boo
               );
             }}
           />
-        </label>
+        </label>}
       </div>
+      {ctrl.guest && <div class="muted" style={{ fontSize: "12px" }}>Create an account (in the lobby) to upload your own tracks.</div>}
       <div class="lib">
         {lib.value?.length === 0 && <div class="muted" style={{ fontSize: "13px" }}>The library is empty.</div>}
         {lib.value?.map((t) => (
