@@ -5,7 +5,8 @@
 // track and that the client keeps measuring itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { inRoom, launch, newPerson, sleep, startServer, waitFor } from "./harness.mjs";
+import { join } from "node:path";
+import { ensureArtifacts, inRoom, launch, newPerson, sleep, startServer, waitFor } from "./harness.mjs";
 
 let server;
 let browser;
@@ -102,6 +103,9 @@ test("two listeners play the same track in sync (drift reported)", async () => {
       `(n=${between.length}); against the server timeline: A median ${median(own.A).toFixed(1)} ms, B median ${median(own.B).toFixed(1)} ms; ` +
       `seeks A ${rep[0].seeks}, B ${rep[1].seeks}`,
   );
+  await B.page.click("[data-testid=toggle-music]");
+  await B.page.waitForSelector("[data-testid=now-playing]");
+  await B.page.screenshot({ path: join(ensureArtifacts(), "music.png") });
   await A.context.close();
   await B.context.close();
 });

@@ -17,6 +17,7 @@ export function Stats({ ctrl }: { ctrl: RoomController }) {
         avatars {i.avatarsFull}/{i.avatarsReduced}/{i.avatarsFar} · culled {i.avatarsCulled}
       </div>
       <div>rtt {Number.isFinite(rtt) ? `${rtt.toFixed(0)} ms` : "–"}</div>
+      {ctrl.music.lastDriftMs.value !== null && <div>music drift {ctrl.music.lastDriftMs.value.toFixed(0)} ms</div>}
     </div>
   );
 }
