@@ -5,6 +5,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, existsSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,6 +46,17 @@ export function freePort() {
   });
 }
 
+export function freeUDPPort() {
+  return new Promise((res, rej) => {
+    const s = createSocket("udp4");
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
 /** hearthBinary returns bin/hearth (built by make) or builds one into a temp dir. */
 export function hearthBinary() {
   if (process.env.HEARTH_BIN) return process.env.HEARTH_BIN;
@@ -59,6 +71,10 @@ export async function startServer(extraArgs = [], env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "hearth-e2e-"));
   const bin = hearthBinary();
   const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, "--web-dir", webDist, "--log-format", "text", "--log-level", "warn", ...extraArgs];
+  // Voice media ports default to fixed numbers; give each test server its own.
+  const help = execFileSync(bin, ["serve", "--help"]).toString();
+  if (help.includes("--voice-udp-port")) args.push("--voice-udp-port", String(await freeUDPPort()));
+  if (help.includes("--voice-tcp-port")) args.push("--voice-tcp-port", String(await freePort()));
   const proc = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
