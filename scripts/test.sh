@@ -62,8 +62,9 @@ if [[ -n "$unformatted" ]]; then
 fi
 
 section "alert rules"
-if ! command -v promtool >/dev/null; then
-  echo "installing promtool (Debian's prometheus package)"
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "installing promtool and prometheus (Debian's prometheus package)"
+  apt-get update -qq >/dev/null || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
 promtool check rules deploy/prometheus/alerts.yml
