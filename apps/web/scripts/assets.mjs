@@ -302,7 +302,7 @@ async function textures() {
     floor: await texture(1024, (u, v) => {
       const plank = Math.floor(v * 8);
       const seam = (v * 8) % 1 < 0.03 ? 0.55 : 1;
-      const grain = 0.85 + 0.15 * Math.sin((u * 40 + n(u, v, 8) * 6 + plank * 3.1) * 3);
+      const grain = 0.94 + 0.06 * Math.sin((u * 10 + n(u, v, 8) * 3 + plank * 3.1) * 2);
       const t = 0.9 + n(u + plank * 0.37, v, 4) * 0.2;
       return [0.62 * grain * seam * t, 0.43 * grain * seam * t, 0.27 * grain * seam * t];
     }),

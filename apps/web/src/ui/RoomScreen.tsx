@@ -41,7 +41,9 @@ function CopyLink({ ctrl }: { ctrl: RoomController }) {
 export function RoomScreen({ ctx, roomId, inviteCode }: { ctx: AppContext; roomId: string; inviteCode?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const ctrl = useSignal<RoomController | null>(null);
-  const panel = useSignal<"people" | "music" | null>("people");
+  // On a narrow screen the panels start closed so the room is visible.
+  const panel = useSignal<"people" | "music" | null>(matchMedia("(max-width: 820px)").matches ? null : "people");
+  const touch = matchMedia("(pointer: coarse)").matches;
   const settingsOpen = useSignal(false);
   const helpOpen = useSignal(!localStorage.getItem("hearth.helpSeen"));
   const t0 = useRef(performance.now());
@@ -108,12 +110,16 @@ export function RoomScreen({ ctx, roomId, inviteCode }: { ctx: AppContext; roomI
           {helpOpen.value && !c.loading.value && !failed && (
             <div class="glass toast" data-testid="help">
               <div class="row wrap" style={{ fontSize: "13.5px", maxWidth: "560px" }}>
-                <span>
-                  Move with <kbd>W</kbd>
-                  <kbd>A</kbd>
-                  <kbd>S</kbd>
-                  <kbd>D</kbd> or arrows, click the ground to walk there, drag to look around, <kbd>Enter</kbd> to chat, <kbd>M</kbd> to mute.
-                </span>
+                {touch ? (
+                  <span>Move with the stick, tap the ground to walk there, drag to look around, pinch to zoom.</span>
+                ) : (
+                  <span>
+                    Move with <kbd>W</kbd>
+                    <kbd>A</kbd>
+                    <kbd>S</kbd>
+                    <kbd>D</kbd> or arrows, click the ground to walk there, drag to look around, <kbd>Enter</kbd> to chat, <kbd>M</kbd> to mute.
+                  </span>
+                )}
                 <button
                   class="btn small"
                   onClick={() => {
