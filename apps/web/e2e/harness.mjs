@@ -92,6 +92,8 @@ export async function startServer(extraArgs = [], env = {}) {
   return {
     base,
     port,
+    /** whether this build runs the voice service (it lands separately) */
+    voice: help.includes("--voice-udp-port"),
     async stop() {
       proc.kill("SIGTERM");
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once("exit", r)));

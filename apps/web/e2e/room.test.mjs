@@ -87,6 +87,29 @@ test("chat in both directions", async () => {
   await waitFor(A.page, () => !document.querySelector("[data-testid=chat-message][data-pending='1']"), undefined, { what: "Ada's message confirmed" });
 });
 
+test("voice connects in both contexts and each sees the other speaking", async (t) => {
+  if (!server.voice) {
+    t.skip("this build has no voice service");
+    return;
+  }
+  const aId = await A.page.evaluate(() => window.__hearth.room.world.local.id);
+  const bId = await B.page.evaluate(() => window.__hearth.room.world.local.id);
+  for (const p of [A.page, B.page]) {
+    await waitFor(p, () => document.querySelector("[data-testid=voice-status]")?.dataset.state === "connected", undefined, {
+      what: "voice to connect",
+      timeout: 90_000,
+    });
+  }
+  // Chromium's fake microphone beeps: the SFU's active-speaker events light both up.
+  const speaking = (id) => document.querySelector(`[data-testid=participant][data-user="${id}"]`)?.dataset.speaking === "1";
+  await waitFor(A.page, speaking, bId, { what: "Ada to see Bob speaking", timeout: 90_000 });
+  await waitFor(B.page, speaking, aId, { what: "Bob to see Ada speaking", timeout: 90_000 });
+  // Mute shows for the other side.
+  await A.page.click("[data-testid=mic-toggle]");
+  await waitFor(B.page, (id) => !!document.querySelector(`[data-testid=participant][data-user="${id}"] .badge.muted`), aId, { what: "Ada muted at Bob's" });
+  await A.page.click("[data-testid=mic-toggle]");
+});
+
 test("an expired access token during the session is refreshed without the user noticing", async () => {
   // The access token lives 6 s; the realtime token's expiry warning comes
   // about 15 s after joining, and answering it needs the API (fresh room
@@ -126,6 +149,11 @@ test("offline and back: A resumes, B sees A reconnecting but never leaving, A ge
   assert.equal(left, 0, "B saw A leave");
   const resumed = await A.page.evaluate(() => window.__hearth.room.session.resumes);
   assert.ok(resumed >= 1, "A's session was resumed, not replaced");
+  // Voice comes back too (resumed signalling, or an ICE restart, or a rejoin).
+  if (server.voice) await waitFor(A.page, () => document.querySelector("[data-testid=voice-status]")?.dataset.state === "connected", undefined, {
+    what: "A's voice to reconnect",
+    timeout: 90_000,
+  });
 });
 
 test("a screenshot of the room is saved", async () => {

@@ -102,6 +102,11 @@ export class RoomController {
         this.audio.setVolumes(v.masterVolume, v.voiceVolume, v.musicVolume);
       }),
       effect(() => {
+        // When the room is over for us (kicked, banned, deleted, signed out), so is its voice.
+        const st = this.session.status.value;
+        if (st.kind === "failed" && !st.retryable) this.voice.dispose();
+      }),
+      effect(() => {
         // Members' states (reconnecting, away) show on their avatars.
         for (const m of this.session.members.value.values()) {
           const v = this.world.view(m.userId);
@@ -122,7 +127,7 @@ export class RoomController {
   }
 
   private async onJoinAnswer(a: JoinAnswer): Promise<void> {
-    this.voice.configure(a.voice.url, a.voice.token, a.voice.ice_servers, a.traceparent);
+    this.voice.configure(a.voice.url, a.voice.token, a.voice.ice_servers, a.traceparent, a.room.id);
     if (this.scene.value === a.room.scene && this.world.loaded.value) return;
     this.scene.value = a.room.scene;
     try {

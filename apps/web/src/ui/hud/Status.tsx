@@ -37,6 +37,8 @@ export function StatusBar({ ctrl }: { ctrl: RoomController }) {
   const r = describeStatus(rt, now.value);
   const vd = describeStatus(v, now.value);
   const mic = ctrl.voice.mic.value;
+  const media = ctrl.voice.media.value;
+  const voiceOn = v.kind === "connected" && media === "connected";
   const canRetry = (rt.kind === "reconnecting" && rt.nextAt !== null) || rt.kind === "offline";
   return (
     <div class="glass status" data-testid="status" data-state={rt.kind} aria-live="polite">
@@ -48,9 +50,18 @@ export function StatusBar({ ctrl }: { ctrl: RoomController }) {
         </button>
       )}
       <span class="sep" />
-      <span class={`dot ${mic === "denied" || mic === "missing" ? "bad" : vd.tone}`} />
-      <span data-testid="voice-status" data-state={v.kind}>
-        Voice: {mic === "denied" ? "microphone blocked" : mic === "missing" ? "no microphone" : v.kind === "connected" ? "on" : vd.text.toLowerCase()}
+      <span class={`dot ${mic === "denied" || mic === "missing" ? "bad" : v.kind === "connected" && !voiceOn ? "warn" : vd.tone}`} />
+      <span data-testid="voice-status" data-state={voiceOn ? "connected" : v.kind}>
+        Voice:{" "}
+        {voiceOn
+          ? mic === "denied"
+            ? "listening (microphone blocked)"
+            : mic === "missing"
+              ? "listening (no microphone)"
+              : "on"
+          : v.kind === "connected"
+            ? "connecting…"
+            : vd.text.toLowerCase()}
       </span>
     </div>
   );
