@@ -19,6 +19,8 @@ type metrics struct {
 	disconnects   *prometheus.CounterVec
 	connects      *prometheus.CounterVec
 	tokenRefresh  *prometheus.CounterVec
+	clamped       prometheus.Counter
+	coalesced     prometheus.Counter
 	bytesOutPoses prometheus.Counter
 	bytesOutRel   prometheus.Counter
 	bytesIn       prometheus.Counter
@@ -48,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hearth_realtime_bytes_total", Help: "Realtime WebSocket payload bytes, by direction.",
 		}, []string{"direction"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hearth_realtime_dropped_total", Help: "Messages dropped on purpose, by reason (pose_rate, pose_invalid, pose_superseded, slow_consumer, malformed, …).",
+			Name: "hearth_realtime_dropped_total", Help: "Messages dropped on purpose, by reason (pose_rate, pose_invalid, slow_consumer, malformed, chat_rate, chat_duplicate).",
 		}, []string{"reason"}),
 		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hearth_realtime_fanout_delay_seconds",
@@ -68,7 +70,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hearth_realtime_token_refreshes_total", Help: "In-band realtime token refreshes, by result.",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.connections, m.roomsActive, m.roomUsers, m.roomUsersMax, m.messages, m.bytes, m.dropped,
+	m.clamped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_realtime_poses_clamped_total", Help: "Poses moved back into the scene bounds or to a plausible speed.",
+	})
+	m.coalesced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_realtime_frames_coalesced_total", Help: "Pose frames not yet written when the next one was ready: their poses went out in the next frame instead (nothing is lost).",
+	})
+	reg.MustRegister(m.clamped, m.coalesced, m.connections, m.roomsActive, m.roomUsers, m.roomUsersMax, m.messages, m.bytes, m.dropped,
 		m.fanout, m.resumes, m.disconnects, m.connects, m.tokenRefresh)
 	// Hot-path children resolved once.
 	m.bytesOutPoses = m.bytes.WithLabelValues("out")

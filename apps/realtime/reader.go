@@ -133,7 +133,7 @@ func (rd *reader) handle(msg *rtv1.ClientMessage) bool {
 			return rd.strike()
 		}
 		if r.updatePose(m, p, x.Pose.GetStamp(), now) {
-			g.metrics.dropped.WithLabelValues("pose_speed_clamped").Inc()
+			g.metrics.clamped.Inc()
 		}
 		return true
 	case *rtv1.ClientMessage_Chat:

@@ -321,7 +321,7 @@ func (r *room) tick(reduced time.Duration, entries [][]byte, dists []float64) ([
 		// A frame still unwritten is taken back; its members go into this
 		// one with their latest poses.
 		if old := c.takePose(); old != nil {
-			r.g.metrics.dropped.WithLabelValues("pose_superseded").Inc()
+			r.g.metrics.coalesced.Inc()
 			r.deferred = true
 			for _, slot := range old.slots {
 				sess.setSent(slot, 0)

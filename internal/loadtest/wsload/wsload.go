@@ -465,6 +465,13 @@ func (u *user) read(ws *websocket.Conn) {
 		switch x := m.GetMsg().(type) {
 		case *rtv1.ServerMessage_Welcome:
 			u.resume, u.slot = x.Welcome.GetResumeToken(), x.Welcome.GetSlot()
+			// Start walking where the server put the avatar, as a browser
+			// does (before the walkers run, so no race).
+			for _, m := range x.Welcome.GetRoom().GetMembers() {
+				if m.GetSlot() == u.slot && !r.measuring.Load() {
+					u.x, u.z = float64(m.GetPose().GetX())/1000, float64(m.GetPose().GetZ())/1000
+				}
+			}
 			if x.Welcome.GetResume() == rtv1.ResumeResult_RESUME_RESULT_SNAPSHOT {
 				r.snapshots.Add(1)
 			}
