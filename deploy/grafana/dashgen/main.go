@@ -308,7 +308,7 @@ func realtime() board {
 					desc:    "WebSocket payload bytes per second.",
 					queries: []query{{"sum by (direction) (" + rate("hearth_realtime_bytes_total", "") + ")", "{{direction}}"}}},
 				{title: "Drops by reason", unit: "short",
-					desc:    "Messages dropped on purpose per second: poses over the rate limit or invalid, slow consumers, malformed frames, chat over the limit or repeated; and, not lost, poses clamped and frames coalesced into the next one (a sign the writer is behind).",
+					desc: "Messages dropped on purpose per second: poses over the rate limit or invalid, slow consumers, malformed frames, chat over the limit or repeated; and, not lost, poses clamped and frames coalesced into the next one (a sign the writer is behind).",
 					queries: []query{
 						{"sum by (reason) (" + rate("hearth_realtime_dropped_total", "") + ")", "{{reason}}"},
 						{"sum(" + rate("hearth_realtime_poses_clamped_total", "") + ")", "poses clamped"},
