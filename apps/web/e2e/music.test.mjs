@@ -63,9 +63,9 @@ test("two listeners play the same track in sync (drift reported)", async () => {
   const roomId = new URL(A.page.url()).pathname.split("/")[2];
   await inRoom(A.page);
 
-  // Upload a 40 s track through the music panel's upload control.
+  // Upload a two-minute track through the music panel's upload control.
   await A.page.click("[data-testid=toggle-music]");
-  await A.page.setInputFiles("[data-testid=music-upload]", { name: "tones.wav", mimeType: "audio/wav", buffer: Buffer.from(wav(40), "base64") });
+  await A.page.setInputFiles("[data-testid=music-upload]", { name: "tones.wav", mimeType: "audio/wav", buffer: Buffer.from(wav(120, 16000), "base64") });
   await A.page.waitForSelector("[data-testid=library-track]", { timeout: 60_000 });
   await A.page.click("[data-testid=library-track]");
   await waitFor(A.page, () => !!window.__hearth.room.session.music.value?.current || (window.__hearth.room.session.music.value?.queue.length ?? 0) > 0, undefined, {
@@ -104,7 +104,7 @@ test("two listeners play the same track in sync (drift reported)", async () => {
       `seeks A ${rep[0].seeks}, B ${rep[1].seeks}`,
   );
   await B.page.click("[data-testid=toggle-music]");
-  await B.page.waitForSelector("[data-testid=now-playing]");
+  await B.page.waitForSelector("[data-testid=music]");
   await B.page.screenshot({ path: join(ensureArtifacts(), "music.png") });
   await A.context.close();
   await B.context.close();
