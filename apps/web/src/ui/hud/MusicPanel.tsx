@@ -50,15 +50,15 @@ export function MusicPanel({ ctrl, hidden }: { ctrl: RoomController; hidden: boo
       <div class="row wrap">
         {st?.paused || !cur ? (
           <button class="btn small" onClick={() => act(ctrl.music.play())} data-testid="music-play">
-            ▶ Play
+            Play
           </button>
         ) : (
           <button class="btn small" onClick={() => act(ctrl.music.pause())} data-testid="music-pause">
-            ⏸ Pause
+            Pause
           </button>
         )}
         <button class="btn small" onClick={() => act(ctrl.music.skip())} disabled={!cur}>
-          ⏭ Skip
+          Skip
         </button>
         <button class="btn small" onClick={() => act(ctrl.music.voteSkip())} disabled={!cur}>
           Vote skip{st && st.skipVotesNeeded > 0 ? ` (${st.skipVotes}/${st.skipVotesNeeded})` : ""}
