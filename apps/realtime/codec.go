@@ -43,13 +43,28 @@ func encodePayload(m *rtv1.ServerMessage) payload {
 	return b
 }
 
-// withSeq returns the frame for one session: seq, then the shared payload.
-// Protobuf accepts fields in any order.
-func withSeq(p payload, seq uint64) []byte {
-	b := make([]byte, 0, len(p)+11)
+// outMsg is a message queued for one session: a shared payload and, for
+// reliable events, the session's seq. The seq field is written in front of
+// the payload when the frame goes out (protobuf accepts fields in any
+// order), so a broadcast costs one encoding, not one copy per member.
+type outMsg struct {
+	seq uint64
+	p   payload
+}
+
+// size is what the message costs in a queue or the replay buffer.
+func (m outMsg) size() int { return len(m.p) + 11 }
+
+// seqPrefix appends the encoded seq field to b.
+func seqPrefix(b []byte, seq uint64) []byte {
 	b = protowire.AppendTag(b, fieldServerSeq, protowire.VarintType)
-	b = protowire.AppendVarint(b, seq)
-	return append(b, p...)
+	return protowire.AppendVarint(b, seq)
+}
+
+// withSeq returns the whole frame of m (tests and fuzzing use it; the
+// writer streams the two parts instead).
+func withSeq(p payload, seq uint64) []byte {
+	return append(seqPrefix(make([]byte, 0, len(p)+11), seq), p...)
 }
 
 // appendPoseEntry appends one PoseEntry, wrapped as PoseFrame field 2, to

@@ -76,9 +76,9 @@ func TestQuantizeAndSpeed(t *testing.T) {
 }
 
 func TestReplayBuffer(t *testing.T) {
-	b := replayBuffer{limit: 10}
+	b := replayBuffer{limit: 30}
 	for i := uint64(1); i <= 5; i++ {
-		b.add(i, []byte("abc"))
+		b.add(outMsg{seq: i, p: payload("abc")}) // 14 bytes each: two fit
 	}
 	if _, ok := b.since(1, 5); ok { // seqs 2 and below were evicted
 		t.Fatal("replay from an evicted seq")

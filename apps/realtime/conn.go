@@ -28,7 +28,7 @@ type conn struct {
 	hooks   connHooks
 
 	mu       sync.Mutex
-	queue    [][]byte
+	queue    []outMsg
 	queued   int
 	pose     *outFrame
 	ping     bool
@@ -65,22 +65,44 @@ func newConn(ws *websocket.Conn, limit int, timeout time.Duration, hooks connHoo
 // errSlowConsumer means the reliable queue overflowed.
 var errSlowConsumer = errors.New("send queue full")
 
-// sendReliable queues a reliable frame. It fails with errSlowConsumer when
-// the queue would exceed its bound, and silently drops frames once the
-// connection is closing.
-func (c *conn) sendReliable(frame []byte) error {
+// send queues a message for the ordered, lossless queue. It fails with
+// errSlowConsumer when the queue would exceed its bound, and silently drops
+// messages once the connection is closing.
+func (c *conn) send(m outMsg) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing || c.dead {
 		return nil
 	}
-	if c.queued+len(frame) > c.limit {
+	if c.queued+m.size() > c.limit {
 		return errSlowConsumer
 	}
-	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
+	c.queue = append(c.queue, m)
+	c.queued += m.size()
 	c.kick()
 	return nil
+}
+
+// sendReliable queues an unnumbered payload (pong, error, welcome…).
+func (c *conn) sendReliable(p payload) error { return c.send(outMsg{p: p}) }
+
+// writeMsg writes one message as one binary frame: the seq, then the
+// shared payload.
+func (c *conn) writeMsg(m outMsg) error {
+	w, err := c.ws.NextWriter(websocket.BinaryMessage)
+	if err != nil {
+		return err
+	}
+	if m.seq != 0 {
+		var pre [11]byte
+		if _, err := w.Write(seqPrefix(pre[:0], m.seq)); err != nil {
+			return err
+		}
+	}
+	if _, err := w.Write(m.p); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 // setPose puts f in the latest-wins slot and returns the frame it replaced,
@@ -197,12 +219,12 @@ func (c *conn) flush() {
 				return
 			}
 		}
-		for _, f := range queue {
-			if err := c.ws.WriteMessage(websocket.BinaryMessage, f); err != nil {
+		for _, m := range queue {
+			if err := c.writeMsg(m); err != nil {
 				c.failed(err)
 				return
 			}
-			c.hooks.wrote("reliable", len(f))
+			c.hooks.wrote("reliable", len(m.p))
 		}
 		if pose != nil {
 			if err := c.ws.WriteMessage(websocket.BinaryMessage, pose.buf); err != nil {

@@ -499,8 +499,8 @@ func (g *Gateway) attach(r *room, c *conn, claims *auth.Claims, h *rtv1.Hello) (
 			}
 			r.sendDirect(c, &rtv1.ServerMessage{Msg: &rtv1.ServerMessage_Welcome{Welcome: welcome}})
 			if exact {
-				for _, f := range missed {
-					if err := c.sendReliable(f); err != nil {
+				for _, m := range missed {
+					if err := c.send(m); err != nil {
 						g.closeConn(c, closeSlowConsumer)
 						break
 					}

@@ -40,11 +40,13 @@ type connLimits struct {
 }
 
 func newConnLimits(c config.Realtime) connLimits {
-	// Poses get 25% headroom over the advertised rate: browsers' timers
-	// jitter, and a pose arriving early is not abuse.
+	// Poses get 25% headroom over the advertised rate and a second's worth
+	// of burst: browsers' timers jitter, and when this process is briefly
+	// starved of CPU a connection's poses pile up in its socket and arrive
+	// together. Neither is abuse.
 	poseRate := float64(c.MaxPoseRate) * 1.25
 	return connLimits{
-		pose:    rate.NewLimiter(rate.Limit(poseRate), max(5, c.MaxPoseRate/2)),
+		pose:    rate.NewLimiter(rate.Limit(poseRate), max(5, c.MaxPoseRate)),
 		chat:    rate.NewLimiter(rate.Limit(c.ChatRate), c.ChatBurst),
 		control: rate.NewLimiter(30, 60),
 		strikes: rate.NewLimiter(10, 100),

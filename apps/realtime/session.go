@@ -37,12 +37,12 @@ type session struct {
 // the connection's queue is full.
 func (s *session) deliver(p payload) error {
 	s.seq++
-	frame := withSeq(p, s.seq)
-	s.replay.add(s.seq, frame)
+	m := outMsg{seq: s.seq, p: p}
+	s.replay.add(m)
 	if s.conn == nil {
 		return nil
 	}
-	return s.conn.sendReliable(frame)
+	return s.conn.send(m)
 }
 
 func (s *session) sentVersion(slot uint32) uint64 {
@@ -76,51 +76,50 @@ func (s *session) seenChat(clientID string) bool {
 	return false
 }
 
-// replayBuffer keeps a session's recent reliable frames, bounded in bytes.
+// replayBuffer keeps a session's recent reliable messages, bounded in
+// bytes. The payloads are shared with every other member's buffer.
 type replayBuffer struct {
 	limit   int
-	frames  [][]byte
-	seqs    []uint64
+	msgs    []outMsg
 	bytes   int
 	dropped uint64 // highest seq evicted for space
 }
 
-func (b *replayBuffer) add(seq uint64, frame []byte) {
-	b.frames = append(b.frames, frame)
-	b.seqs = append(b.seqs, seq)
-	b.bytes += len(frame)
-	for b.bytes > b.limit && len(b.frames) > 0 {
-		b.bytes -= len(b.frames[0])
-		b.dropped = b.seqs[0]
-		b.frames[0] = nil
-		b.frames, b.seqs = b.frames[1:], b.seqs[1:]
+func (b *replayBuffer) add(m outMsg) {
+	b.msgs = append(b.msgs, m)
+	b.bytes += m.size()
+	for b.bytes > b.limit && len(b.msgs) > 0 {
+		b.bytes -= b.msgs[0].size()
+		b.dropped = b.msgs[0].seq
+		b.msgs[0] = outMsg{}
+		b.msgs = b.msgs[1:]
 	}
 }
 
-// ack forgets frames up to and including seq: the client has them.
+// ack forgets messages up to and including seq: the client has them.
 func (b *replayBuffer) ack(seq uint64) {
 	i := 0
-	for i < len(b.seqs) && b.seqs[i] <= seq {
-		b.bytes -= len(b.frames[i])
-		b.frames[i] = nil
+	for i < len(b.msgs) && b.msgs[i].seq <= seq {
+		b.bytes -= b.msgs[i].size()
+		b.msgs[i] = outMsg{}
 		i++
 	}
-	b.frames, b.seqs = b.frames[i:], b.seqs[i:]
+	b.msgs = b.msgs[i:]
+	if len(b.msgs) == 0 {
+		b.msgs = nil // let the backing array go
+	}
 }
 
-// since returns the frames after lastSeq, or false when some of them were
+// since returns the messages after lastSeq, or false when some of them were
 // evicted (or lastSeq is from the future) so replay cannot be exact.
-func (b *replayBuffer) since(lastSeq, current uint64) ([][]byte, bool) {
-	if lastSeq > current {
+func (b *replayBuffer) since(lastSeq, current uint64) ([]outMsg, bool) {
+	if lastSeq > current || lastSeq < b.dropped {
 		return nil, false
 	}
-	if lastSeq < b.dropped {
-		return nil, false
-	}
-	var out [][]byte
-	for i, s := range b.seqs {
-		if s > lastSeq {
-			out = append(out, b.frames[i])
+	var out []outMsg
+	for _, m := range b.msgs {
+		if m.seq > lastSeq {
+			out = append(out, m)
 		}
 	}
 	// Every seq in (lastSeq, current] must be present.
