@@ -128,6 +128,8 @@ type Server struct {
 	loginPerName  *ratelimit.Keyed
 	guestPerIP    *ratelimit.Keyed
 	invitePerUser *ratelimit.Keyed
+
+	telemetry *telemetry
 }
 
 // New builds the API service.
@@ -150,6 +152,7 @@ func New(o Options) *Server {
 		loginPerName:  ratelimit.NewKeyed(a.LoginRate, a.LoginBurst, o.Now),
 		guestPerIP:    ratelimit.NewKeyed(a.GuestRate, a.GuestBurst, o.Now),
 		invitePerUser: ratelimit.NewKeyed(0.2, 10, o.Now),
+		telemetry:     newTelemetry(o.Registry, o.Config.Client.EnableTelemetry, o.Now),
 	}
 }
 
@@ -182,6 +185,8 @@ func (s *Server) Routes(rt *httpx.Router) {
 	rt.HandleFunc("PUT /api/v1/rooms/{id}/bans/{user_id}", s.authed(s.handleBan))
 	rt.HandleFunc("DELETE /api/v1/rooms/{id}/bans/{user_id}", s.authed(s.handleUnban))
 	rt.HandleFunc("POST /api/v1/rooms/{id}/kicks", s.authed(s.handleKick))
+
+	rt.HandleFunc("POST /api/v1/telemetry", s.handleTelemetry)
 }
 
 // fail writes err as a problem document.

@@ -24,6 +24,7 @@ import (
 	"github.com/hearth-space/hearth/apps/server/music"
 	"github.com/hearth-space/hearth/apps/voice"
 	"github.com/hearth-space/hearth/apps/voice/turn"
+	"github.com/hearth-space/hearth/apps/web"
 	"github.com/hearth-space/hearth/internal/auth"
 	"github.com/hearth-space/hearth/internal/blob"
 	"github.com/hearth-space/hearth/internal/bus"
@@ -223,7 +224,11 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 		}
 	}
 	if cfg.Has(config.ServiceWeb) {
-		a.router.HandleFunc("GET /{$}", placeholderPage)
+		client, err := web.Source(cfg.Web.WebDir)
+		if err != nil {
+			return nil, fmt.Errorf("--web-dir: %w", err)
+		}
+		a.router.Handle("/", web.Handler(client))
 	}
 	a.router.HandleFunc("GET /healthz", a.handleHealthz)
 	a.router.HandleFunc("GET /readyz", a.handleReadyz)
@@ -475,15 +480,6 @@ func (a *app) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		status, code = "unavailable", http.StatusServiceUnavailable
 	}
 	httpx.JSON(w, code, map[string]any{"status": status, "checks": checks})
-}
-
-func placeholderPage(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>Hearth</title></head>
-<body style="font-family:system-ui;max-width:40em;margin:4em auto">
-<h1>Hearth</h1><p>The API is running. The web client is not built into this server yet.</p>
-<p>Try <code>curl -X POST -H 'Content-Type: application/json' -d '{"display_name":"Ada"}' /api/v1/auth/guest</code>.</p>
-</body></html>`))
 }
 
 // iceAdapter turns the voice service's ICE servers into the API's join

@@ -30,7 +30,17 @@ func testServeConfig(t *testing.T) *config.Serve {
 	c.Addr = "127.0.0.1:0"
 	c.ShutdownTimeout = 5 * time.Second
 	c.Auth.LoginRate, c.Auth.GuestRate, c.Auth.GuestBurst = 1, 100, 100
+	c.Web.WebDir = testWebDir(t)
 	return &c
+}
+
+// testWebDir is a minimal client build for the web service to serve.
+func testWebDir(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/index.html", []byte("<!doctype html><title>Hearth</title>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 type running struct {
@@ -127,8 +137,10 @@ func TestServeEndToEnd(t *testing.T) {
 			if code != 200 || checks["database"] != "ok" || (d == store.Postgres && checks["redis"] != "ok") {
 				t.Fatalf("readyz: %d %v", code, body)
 			}
-			if code, _, _ := call(t, "GET", r.base+"/", "", ""); code != 200 {
-				t.Fatalf("index: %d", code)
+			for _, p := range []string{"/", "/rooms/abc"} {
+				if code, _, _ := call(t, "GET", r.base+p, "", ""); code != 200 {
+					t.Fatalf("client %s: %d", p, code)
+				}
 			}
 			code, body, _ = call(t, "POST", r.base+"/api/v1/auth/guest", "", `{"display_name":"Ada"}`)
 			if code != 201 {

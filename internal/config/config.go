@@ -66,6 +66,7 @@ type Serve struct {
 	Realtime Realtime `embed:"" prefix:""`
 	Voice    Voice    `embed:"" prefix:""`
 	Music    Music    `embed:"" prefix:""`
+	Web      Web      `embed:"" prefix:""`
 }
 
 // Auth configures accounts and tokens.
