@@ -31,6 +31,9 @@ func testServeConfig(t *testing.T) *config.Serve {
 	c.ShutdownTimeout = 5 * time.Second
 	c.Auth.LoginRate, c.Auth.GuestRate, c.Auth.GuestBurst = 1, 100, 100
 	c.Web.WebDir = testWebDir(t)
+	// Ephemeral voice ports, loopback only: tests never collide with a
+	// running hearth or with each other.
+	c.Voice.VoiceUDPPort, c.Voice.VoiceTCPPort, c.Voice.VoiceIPs = 0, 0, []string{"127.0.0.1"}
 	return &c
 }
 
@@ -58,7 +61,13 @@ func start(t *testing.T, cfg *config.Serve) *running {
 		t.Fatal(err)
 	}
 	fast := auth.PasswordParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	a, err := newApp(ctx, cfg, appOptions{logOut: logFile, passwordParams: &fast})
+	return startApp(t, ctx, cancel, cfg, appOptions{logOut: logFile, passwordParams: &fast}, logFile)
+}
+
+// startApp builds and serves an app with options; cancel stops it.
+func startApp(t *testing.T, ctx context.Context, cancel context.CancelFunc, cfg *config.Serve, o appOptions, logFile *os.File) *running {
+	t.Helper()
+	a, err := newApp(ctx, cfg, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
