@@ -2,22 +2,23 @@
 # Generates Go and TypeScript from packages/shared/proto with buf.
 #   scripts/gen-proto.sh          regenerate in place
 #   scripts/gen-proto.sh --check  fail if the committed output is stale
-# Tools: buf and protoc-gen-go are built into bin/tools from the Go module
-# proxy (or its cache when offline); protoc-gen-es comes from npm.
+# Tools: buf and protoc-gen-go are built into bin/tools from tools/go.mod;
+# protoc-gen-es comes from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-BUF_VERSION=v1.75.0
-PROTOC_GEN_GO_VERSION=v1.36.12
 
+# buf and protoc-gen-go are pinned in tools/go.mod and built from the module
+# cache (no network once fetched), whenever the pins change.
+build_tool() { # binary package
+  if [[ ! -x "bin/tools/$1" || tools/go.sum -nt "bin/tools/$1" || tools/go.mod -nt "bin/tools/$1" ]]; then
+    echo "building $1 from tools/go.mod"
+    (cd tools && go build -o "../bin/tools/$1" "$2")
+  fi
+}
 mkdir -p bin/tools
-if [[ ! -x bin/tools/buf ]] || ! bin/tools/buf --version 2>/dev/null | grep -q "${BUF_VERSION#v}"; then
-  echo "building buf ${BUF_VERSION} (once)"
-  GOBIN="$root/bin/tools" go install "github.com/bufbuild/buf/cmd/buf@${BUF_VERSION}"
-fi
-if [[ ! -x bin/tools/protoc-gen-go ]] || ! bin/tools/protoc-gen-go --version 2>/dev/null | grep -q "${PROTOC_GEN_GO_VERSION}"; then
-  GOBIN="$root/bin/tools" go install "google.golang.org/protobuf/cmd/protoc-gen-go@${PROTOC_GEN_GO_VERSION}"
-fi
+build_tool buf github.com/bufbuild/buf/cmd/buf
+build_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
 if [[ ! -x node_modules/.bin/protoc-gen-es ]]; then
   bash scripts/npm-install.sh
 fi
