@@ -26,6 +26,7 @@ type conn struct {
 	limit   int           // reliable queue bound, bytes
 	timeout time.Duration // write deadline
 	hooks   connHooks
+	writers *sync.WaitGroup // the gateway waits for writer goroutines on close
 
 	mu       sync.Mutex
 	queue    []outMsg
@@ -58,8 +59,8 @@ type connHooks struct {
 	writeError func(c *conn, err error)
 }
 
-func newConn(ws *websocket.Conn, limit int, timeout time.Duration, hooks connHooks) *conn {
-	return &conn{ws: ws, limit: limit, timeout: timeout, hooks: hooks}
+func newConn(ws *websocket.Conn, limit int, timeout time.Duration, hooks connHooks, writers *sync.WaitGroup) *conn {
+	return &conn{ws: ws, limit: limit, timeout: timeout, hooks: hooks, writers: writers}
 }
 
 // errSlowConsumer means the reliable queue overflowed.
@@ -189,7 +190,11 @@ func (c *conn) closeWritten() <-chan struct{} {
 func (c *conn) kick() {
 	if !c.writing && !c.dead {
 		c.writing = true
-		go c.flush()
+		c.writers.Add(1)
+		go func() {
+			defer c.writers.Done()
+			c.flush()
+		}()
 	}
 }
 

@@ -124,9 +124,10 @@ type Gateway struct {
 	smu      sync.Mutex
 	sessions map[string]*session // by resume token
 
-	unsubs []func()
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	unsubs  []func()
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	writers sync.WaitGroup // connections' writer goroutines
 }
 
 // New builds the gateway and subscribes it to room and music events.
@@ -218,7 +219,7 @@ func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 			g.metrics.fanout.Observe(at.Sub(f.oldest).Seconds())
 		},
 		writeError: func(c *conn, err error) {},
-	})
+	}, &g.writers)
 	if !g.track(c) {
 		c.close(closeServiceRestart, "shutting down")
 		g.drain(c)
@@ -945,6 +946,7 @@ func (g *Gateway) Close() {
 		c.kill(closeServiceRestart)
 	}
 	g.wg.Wait()
+	g.writers.Wait()
 }
 
 func chatProto(m store.ChatMessage) *rtv1.ChatMessage {
