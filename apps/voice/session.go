@@ -352,6 +352,7 @@ func (s *session) join(ctx context.Context, ref uint32, j *voicev1.Join) bool {
 		}
 		s.p, s.resumeTok = p, j.ResumeToken
 		s.log = p.Log()
+		span.AddEvent("resume")
 		joined := p.Joined()
 		joined.ResumeToken, joined.Resumed = j.ResumeToken, true
 		s.fillLimits(joined)

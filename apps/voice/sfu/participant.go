@@ -413,6 +413,11 @@ func (p *Participant) offerLocked() {
 	if restart {
 		p.room.sfu.cfg.Metrics.iceRestarts.Inc()
 		p.log.Info("voice ice restart offered", "revision", p.revision)
+		// A span of its own, linked to the join's ICE span, so the trace of
+		// the join shows the reconnects that followed it.
+		_, rs := p.room.sfu.tracer.Start(context.Background(), "voice.ice_restart",
+			trace.WithLinks(trace.LinkFromContext(trace.ContextWithSpan(context.Background(), p.iceSpan))))
+		rs.End()
 	}
 	p.sendOfferLocked()
 }
