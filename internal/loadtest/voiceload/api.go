@@ -1,22 +1,14 @@
 package voiceload
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"strconv"
-	"time"
+
+	"github.com/hearth-space/hearth/internal/loadtest"
 )
 
-// api is the little of Hearth's HTTP API the tool needs: guests, a room,
-// joins and fresh tokens. It waits out 429s (guest sign-ups are rate
-// limited per IP) instead of failing.
+// api adds the calls this tool makes to the shared API client.
 type api struct {
-	base string
-	http *http.Client
+	loadtest.API
 }
 
 type guest struct {
@@ -28,51 +20,6 @@ type voiceEndpoint struct {
 	Token string `json:"token"`
 }
 
-func (a *api) do(ctx context.Context, method, path, token string, body any, out any) error {
-	for attempt := 0; ; attempt++ {
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
-		if err != nil {
-			return err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := a.http.Do(req)
-		if err != nil {
-			return err
-		}
-		raw, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode == http.StatusTooManyRequests && attempt < 100 {
-			wait, _ := strconv.Atoi(res.Header.Get("Retry-After"))
-			if wait < 1 {
-				wait = 1
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(wait) * time.Second):
-			}
-			continue
-		}
-		if res.StatusCode >= 300 {
-			return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(raw))
-		}
-		if out != nil {
-			return json.Unmarshal(raw, out)
-		}
-		return nil
-	}
-}
-
 func (a *api) guest(ctx context.Context, name string) (guest, error) {
 	var r struct {
 		AccessToken string `json:"access_token"`
@@ -80,7 +27,7 @@ func (a *api) guest(ctx context.Context, name string) (guest, error) {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
-	if err := a.do(ctx, "POST", "/api/v1/auth/guest", "", map[string]string{"display_name": name}, &r); err != nil {
+	if err := a.Do(ctx, "POST", "/api/v1/auth/guest", "", map[string]string{"display_name": name}, &r); err != nil {
 		return guest{}, err
 	}
 	return guest{id: r.User.ID, token: r.AccessToken}, nil
@@ -90,7 +37,7 @@ func (a *api) createRoom(ctx context.Context, g guest, name string, capacity int
 	var r struct {
 		ID string `json:"id"`
 	}
-	err := a.do(ctx, "POST", "/api/v1/rooms", g.token, map[string]any{"name": name, "capacity": capacity, "visibility": "unlisted"}, &r)
+	err := a.Do(ctx, "POST", "/api/v1/rooms", g.token, map[string]any{"name": name, "capacity": capacity, "visibility": "unlisted"}, &r)
 	return r.ID, err
 }
 
@@ -105,6 +52,6 @@ func (a *api) join(ctx context.Context, g guest, roomID string, first bool) (voi
 	if first {
 		path = "/api/v1/rooms/" + roomID + "/join"
 	}
-	err := a.do(ctx, "POST", path, g.token, nil, &r)
+	err := a.Do(ctx, "POST", path, g.token, nil, &r)
 	return r.Voice, r.Traceparent, err
 }

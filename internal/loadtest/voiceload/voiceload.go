@@ -27,6 +27,7 @@ import (
 
 	"github.com/hearth-space/hearth/apps/voice/client"
 	"github.com/hearth-space/hearth/internal/config"
+	"github.com/hearth-space/hearth/internal/loadtest"
 )
 
 // Tool is one load run.
@@ -105,12 +106,12 @@ func Run(ctx context.Context, cfg config.LoadtestVoice, out io.Writer) (*Report,
 		return nil, fmt.Errorf("--url %q: want http://host:port", cfg.URL)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
-	t := &Tool{cfg: cfg, out: out, hc: hc, api: &api{base: u.String(), http: hc}, t0: time.Now(), loopback: isLoopback(u.Hostname())}
+	t := &Tool{cfg: cfg, out: out, hc: hc, api: &api{loadtest.API{Base: u.String(), HTTP: hc}}, t0: time.Now(), loopback: isLoopback(u.Hostname())}
 	defer t.closeAll()
 
 	fmt.Fprintf(out, "voice load: %d room(s) × %d participants (%d speaking), window %s, churn %s, target %s\n",
 		cfg.Rooms, cfg.Participants, cfg.Speakers, cfg.Duration, cfg.Churn, u)
-	if _, err := scrape(ctx, hc, t.api.base); err != nil {
+	if _, err := scrape(ctx, hc, t.api.Base); err != nil {
 		return nil, err
 	}
 	if err := t.setup(ctx); err != nil {
@@ -130,7 +131,7 @@ func Run(ctx context.Context, cfg config.LoadtestVoice, out io.Writer) (*Report,
 	}
 
 	// The measured window.
-	s0, err := scrape(ctx, hc, t.api.base)
+	s0, err := scrape(ctx, hc, t.api.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,7 @@ func Run(ctx context.Context, cfg config.LoadtestVoice, out io.Writer) (*Report,
 	stopChurn()
 	t.epoch.Store(2) // packets from here on are not measured
 	end := time.Now()
-	s1, err := scrape(context.WithoutCancel(ctx), hc, t.api.base)
+	s1, err := scrape(context.WithoutCancel(ctx), hc, t.api.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +457,7 @@ func (t *Tool) progress(ctx context.Context, start time.Time, s0 sample) {
 			return
 		case <-tick.C:
 		}
-		s, err := scrape(ctx, t.hc, t.api.base)
+		s, err := scrape(ctx, t.hc, t.api.Base)
 		if err != nil {
 			fmt.Fprintf(t.out, "scrape: %v\n", err)
 			continue

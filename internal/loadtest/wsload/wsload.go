@@ -8,7 +8,6 @@
 package wsload
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -360,31 +359,8 @@ func parallel(ctx context.Context, users []*user, workers int, fn func(*user) er
 }
 
 func (r *runner) post(ctx context.Context, path, token string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.URL+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := r.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", req.Method, path, res.Status, bytes.TrimSpace(raw))
-	}
-	return json.Unmarshal(raw, out)
+	api := loadtest.API{Base: r.cfg.URL, HTTP: r.http}
+	return api.Do(ctx, http.MethodPost, path, token, body, out)
 }
 
 // connect dials the gateway and says hello (resuming when asked), then
