@@ -86,6 +86,7 @@ fuzz ./apps/realtime FuzzClientMessage 8
 fuzz ./apps/server FuzzTelemetryBatch 8
 fuzz ./internal/audio FuzzProbe 15
 fuzz ./apps/voice/signal FuzzDecodeClient 8
+fuzz ./internal/textclean FuzzLine 5
 
 echo
 echo "all tests passed"

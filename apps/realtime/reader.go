@@ -6,9 +6,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
@@ -19,6 +17,7 @@ import (
 	"github.com/hearth-space/hearth/internal/config"
 	"github.com/hearth-space/hearth/internal/errs"
 	"github.com/hearth-space/hearth/internal/store"
+	"github.com/hearth-space/hearth/internal/textclean"
 	rtv1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/realtime/v1"
 )
 
@@ -284,25 +283,7 @@ func (rd *reader) chat(cs *rtv1.ChatSend, ref uint32) bool {
 
 func chatID(seq int64) string { return "c" + strconv.FormatInt(seq, 10) }
 
-// cleanChat makes a chat line safe to show: control characters become
-// spaces or go, bidirectional overrides (used to disguise text) go, runs of
-// whitespace collapse. Zero-width joiners stay: emoji sequences need them.
-func cleanChat(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\t' || r == '\r' || unicode.IsSpace(r):
-			space = true
-			continue
-		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == utf8.RuneError:
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// cleanChat makes a chat line safe to show, by the rules every service
+// uses for user text: no control or invisible characters, whitespace
+// folded (a chat line is one line).
+func cleanChat(s string) string { return textclean.Line(s) }

@@ -67,7 +67,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		display = req.Username
 	}
 	display = checkDisplayName(&f, "display_name", display)
-	if err = f.err(); err != nil {
+	if err = f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -126,15 +126,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	var f fieldErrors
 	if req.Username == "" {
-		f.add("username", "is required")
+		f.Add("username", "is required")
 	}
 	if req.Password == "" {
-		f.add("password", "is required")
+		f.Add("password", "is required")
 	}
 	if len(req.Username) > 256 || len(req.Password) > 1024 {
-		f.add("username", "or password is too long")
+		f.Add("username", "or password is too long")
 	}
-	if err = f.err(); err != nil {
+	if err = f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -201,7 +201,7 @@ func (s *Server) handleGuest(w http.ResponseWriter, r *http.Request) {
 	}
 	var f fieldErrors
 	display := checkDisplayName(&f, "display_name", req.DisplayName)
-	if err = f.err(); err != nil {
+	if err = f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -354,13 +354,13 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, c *auth.
 	}
 	var f fieldErrors
 	if req.DisplayName == nil {
-		f.add("display_name", "is required")
+		f.Add("display_name", "is required")
 	}
 	display := ""
 	if req.DisplayName != nil {
 		display = checkDisplayName(&f, "display_name", *req.DisplayName)
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

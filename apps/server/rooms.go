@@ -141,18 +141,18 @@ func (s *Server) checkRoom(room *store.Room) error {
 	checkLen(&f, "name", room.Name, 1, roomNameMax)
 	checkLen(&f, "description", room.Description, 0, roomDescMax)
 	if !slices.Contains(Scenes(), room.Scene) {
-		f.add("scene", "must be one of "+strings.Join(Scenes(), ", "))
+		f.Add("scene", "must be one of "+strings.Join(Scenes(), ", "))
 	}
 	if room.Capacity < 1 || room.Capacity > s.cfg.Rooms.MaxRoomCapacity {
-		f.add("capacity", fmt.Sprintf("must be between 1 and %d", s.cfg.Rooms.MaxRoomCapacity))
+		f.Add("capacity", fmt.Sprintf("must be between 1 and %d", s.cfg.Rooms.MaxRoomCapacity))
 	}
 	if !slices.Contains([]string{store.Public, store.Unlisted, store.Private}, room.Visibility) {
-		f.add("visibility", "must be public, unlisted or private")
+		f.Add("visibility", "must be public, unlisted or private")
 	}
 	if !slices.Contains(musicControls(), room.MusicControl) {
-		f.add("music_control", "must be one of "+strings.Join(musicControls(), ", "))
+		f.Add("music_control", "must be one of "+strings.Join(musicControls(), ", "))
 	}
-	return f.err()
+	return f.Err()
 }
 
 type listRoomsResponse struct {
@@ -168,7 +168,7 @@ func (s *Server) handleListRooms(w http.ResponseWriter, r *http.Request, c *auth
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			f.add("limit", "must be a number from 1 to 100")
+			f.Add("limit", "must be a number from 1 to 100")
 		}
 		limit = n
 	}
@@ -176,10 +176,10 @@ func (s *Server) handleListRooms(w http.ResponseWriter, r *http.Request, c *auth
 	if v := q.Get("cursor"); v != "" {
 		var ok bool
 		if after, ok = decodeCursor(v); !ok {
-			f.add("cursor", "is not a cursor from a previous page")
+			f.Add("cursor", "is not a cursor from a previous page")
 		}
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -575,9 +575,9 @@ func (s *Server) handleBan(w http.ResponseWriter, r *http.Request, c *auth.Claim
 	var f fieldErrors
 	checkLen(&f, "reason", reason, 0, banReasonMax)
 	if req.UserID != "" && req.UserID != r.PathValue("user_id") {
-		f.add("user_id", "must match the user in the path (or be omitted)")
+		f.Add("user_id", "must match the user in the path (or be omitted)")
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -634,10 +634,10 @@ func (s *Server) handleKick(w http.ResponseWriter, r *http.Request, c *auth.Clai
 	reason := cleanText(req.Reason)
 	var f fieldErrors
 	if req.UserID == "" {
-		f.add("user_id", "is required")
+		f.Add("user_id", "is required")
 	}
 	checkLen(&f, "reason", reason, 0, banReasonMax)
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -3,25 +3,14 @@ package server
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/hearth-space/hearth/internal/errs"
+	"github.com/hearth-space/hearth/internal/textclean"
 )
 
 // fieldErrors collects validation failures so one response can list all.
-type fieldErrors []errs.FieldError
-
-func (f *fieldErrors) add(field, msg string) {
-	*f = append(*f, errs.FieldError{Field: field, Message: msg})
-}
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return errs.Invalid(f...)
-}
+type fieldErrors = errs.FieldList
 
 // Input rules. Kept in one place so docs/api.md can quote them.
 const (
@@ -55,13 +44,13 @@ func normUsername(f *fieldErrors, field, raw string) string {
 	u := strings.ToLower(raw)
 	switch {
 	case u == "":
-		f.add(field, "is required")
+		f.Add(field, "is required")
 	case len(u) < usernameMin || len(u) > usernameMax:
-		f.add(field, "must be 3 to 32 characters")
+		f.Add(field, "must be 3 to 32 characters")
 	case !validUsername(u):
-		f.add(field, "may contain only letters a–z, digits and _ . - and must start with a letter or digit")
+		f.Add(field, "may contain only letters a–z, digits and _ . - and must start with a letter or digit")
 	case reservedUsernames[u]:
-		f.add(field, "is reserved")
+		f.Add(field, "is reserved")
 	}
 	return u
 }
@@ -84,57 +73,31 @@ func checkPassword(f *fieldErrors, field, pw, username string) {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case pw == "":
-		f.add(field, "is required")
+		f.Add(field, "is required")
 	case n < passwordMin:
-		f.add(field, "must be at least 8 characters")
+		f.Add(field, "must be at least 8 characters")
 	case n > passwordMax:
-		f.add(field, "must be at most 128 characters")
+		f.Add(field, "must be at most 128 characters")
 	case commonPasswords[strings.ToLower(pw)]:
-		f.add(field, "is too common; choose another")
+		f.Add(field, "is too common; choose another")
 	case username != "" && strings.EqualFold(pw, username):
-		f.add(field, "must not be the username")
+		f.Add(field, "must not be the username")
 	}
 }
 
-// cleanText trims s, collapses runs of whitespace to one space and drops
-// control and format characters (zero-width and bidi overrides included),
-// which have no place in names and would let people impersonate others.
-func cleanText(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.TrimSpace(s) {
-		switch {
-		case unicode.IsSpace(r):
-			space = true
-			continue
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// cleanText and cleanMultiline apply the rules every service shows user
+// text by (internal/textclean).
+func cleanText(s string) string { return textclean.Line(s) }
 
-// cleanMultiline is cleanText for descriptions: newlines survive.
-func cleanMultiline(s string) string {
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = cleanText(l)
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
-}
+func cleanMultiline(s string) string { return textclean.Lines(s) }
 
 func checkDisplayName(f *fieldErrors, field, raw string) string {
 	d := cleanText(raw)
 	switch n := utf8.RuneCountInString(d); {
 	case n == 0:
-		f.add(field, "is required")
+		f.Add(field, "is required")
 	case n > displayNameMax:
-		f.add(field, "must be at most 40 characters")
+		f.Add(field, "must be at most 40 characters")
 	}
 	return d
 }
@@ -143,10 +106,10 @@ func checkLen(f *fieldErrors, field, v string, min, max int) {
 	n := utf8.RuneCountInString(v)
 	switch {
 	case n == 0 && min > 0:
-		f.add(field, "is required")
+		f.Add(field, "is required")
 	case n < min:
-		f.add(field, fmt.Sprintf("must be at least %d characters", min))
+		f.Add(field, fmt.Sprintf("must be at least %d characters", min))
 	case n > max:
-		f.add(field, fmt.Sprintf("must be at most %d characters", max))
+		f.Add(field, fmt.Sprintf("must be at most %d characters", max))
 	}
 }

@@ -51,6 +51,20 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// FieldList collects validation failures so one answer can list them all.
+type FieldList []FieldError
+
+// Add records that field is invalid.
+func (f *FieldList) Add(field, msg string) { *f = append(*f, FieldError{Field: field, Message: msg}) }
+
+// Err is a Validation error listing the fields, or nil when there are none.
+func (f FieldList) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return Invalid(f...)
+}
+
 // Error is an error with a Code and a message safe to show to clients.
 type Error struct {
 	Code    Code

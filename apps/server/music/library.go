@@ -25,6 +25,7 @@ import (
 	"github.com/hearth-space/hearth/internal/id"
 	"github.com/hearth-space/hearth/internal/obs"
 	"github.com/hearth-space/hearth/internal/store"
+	"github.com/hearth-space/hearth/internal/textclean"
 )
 
 // Lengths of editable track fields, in characters.
@@ -223,7 +224,7 @@ func (s *Service) receive(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 	}
 	checkTrack(&f, &t)
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		return store.Track{}, false, err
 	}
 	t.BlobKey = "tracks/" + strings.ToLower(t.ID)
@@ -289,40 +290,20 @@ func titleFromName(name string) string {
 	return "Untitled"
 }
 
-// cleanText trims, folds runs of white space and drops control characters.
-func cleanText(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == 0x200B || r == 0xFEFF {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
+// cleanText applies the rules every service shows user text by.
+func cleanText(s string) string { return textclean.Line(s) }
 
-type fieldErrors []errs.FieldError
-
-func (f *fieldErrors) add(field, msg string) {
-	*f = append(*f, errs.FieldError{Field: field, Message: msg})
-}
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return errs.Invalid(f...)
-}
+type fieldErrors = errs.FieldList
 
 func checkTrack(f *fieldErrors, t *store.Track) {
 	if n := utf8.RuneCountInString(t.Title); n < 1 || n > titleMax {
-		f.add("title", "must be 1 to 200 characters")
+		f.Add("title", "must be 1 to 200 characters")
 	}
 	if utf8.RuneCountInString(t.Artist) > textMax {
-		f.add("artist", "must be at most 200 characters")
+		f.Add("artist", "must be at most 200 characters")
 	}
 	if utf8.RuneCountInString(t.Album) > textMax {
-		f.add("album", "must be at most 200 characters")
+		f.Add("album", "must be at most 200 characters")
 	}
 }
 
@@ -340,28 +321,28 @@ func (s *Service) handleListTracks(w http.ResponseWriter, r *http.Request, c *au
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			f.add("limit", "must be a number from 1 to 200")
+			f.Add("limit", "must be a number from 1 to 200")
 		}
 		query.Limit = n
 	}
 	if len(query.Search) > 200 {
-		f.add("q", "must be at most 200 characters")
+		f.Add("q", "must be at most 200 characters")
 	}
 	switch v := q.Get("uploader"); {
 	case v == "me":
 		query.UploaderID = c.Subject
 	case v != "" && !id.Valid(v):
-		f.add("uploader", "must be \"me\" or a user id")
+		f.Add("uploader", "must be \"me\" or a user id")
 	default:
 		query.UploaderID = v
 	}
 	if v := q.Get("cursor"); v != "" {
 		var ok bool
 		if query.After, ok = decodeCursor(v); !ok {
-			f.add("cursor", "is not a cursor from a previous page")
+			f.Add("cursor", "is not a cursor from a previous page")
 		}
 	}
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -465,7 +446,7 @@ func (s *Service) handleUpdateTrack(w http.ResponseWriter, r *http.Request, c *a
 	}
 	var f fieldErrors
 	checkTrack(&f, &t)
-	if err := f.err(); err != nil {
+	if err := f.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
