@@ -218,6 +218,12 @@ func newApp(ctx context.Context, cfg *config.Serve, o appOptions) (_ *app, err e
 			ICE: ice,
 		})
 		api.Routes(a.router)
+		if cfg.Demo {
+			if err := server.SeedDemo(ctx, a.db, cfg.Rooms.DefaultRoomCapacity); err != nil {
+				return nil, err
+			}
+			log.InfoContext(ctx, "demo rooms ready")
+		}
 		a.startPruner(ctx)
 		if err := a.startMusic(ctx, api, presence, o); err != nil {
 			return nil, err

@@ -264,3 +264,20 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestDemoSeedsRoomsOnce: --demo gives a fresh deployment two public rooms,
+// and restarting does not add more.
+func TestDemoSeedsRoomsOnce(t *testing.T) {
+	cfg := testServeConfig(t)
+	cfg.Demo = true
+	for range 2 {
+		r := start(t, cfg)
+		_, body, _ := call(t, "POST", r.base+"/api/v1/auth/guest", "", `{"display_name":"Ada"}`)
+		_, list, _ := call(t, "GET", r.base+"/api/v1/rooms", body["access_token"].(string), "")
+		rooms := list["rooms"].([]any)
+		if len(rooms) != 2 {
+			t.Fatalf("demo rooms: %v", rooms)
+		}
+		r.stop()
+	}
+}

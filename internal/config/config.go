@@ -58,7 +58,7 @@ type Serve struct {
 	MaxBodyBytes    int64         `name:"max-body-bytes" env:"HEARTH_MAX_BODY_BYTES" default:"1048576" help:"Largest JSON request body accepted, in bytes."`
 	Admins          []string      `name:"admins" env:"HEARTH_ADMINS" default:"" help:"Usernames with server-wide admin rights (for example deleting any track)."`
 	PprofAddr       string        `name:"pprof-addr" env:"HEARTH_PPROF_ADDR" default:"" help:"Serve Go's /debug/pprof on this address (keep it private, e.g. 127.0.0.1:6060). Empty: off."`
-	Demo            bool          `name:"demo" env:"HEARTH_DEMO" default:"false" help:"Enable demo helpers (seeded rooms). Never needed by core paths."`
+	Demo            bool          `name:"demo" env:"HEARTH_DEMO" default:"false" help:"Seed two public rooms (a lounge and a plaza) for a demo deployment. Core paths never need it."`
 
 	Auth     Auth     `embed:"" prefix:""`
 	Rooms    Rooms    `embed:"" prefix:""`
