@@ -61,12 +61,6 @@ func seqPrefix(b []byte, seq uint64) []byte {
 	return protowire.AppendVarint(b, seq)
 }
 
-// withSeq returns the whole frame of m (tests and fuzzing use it; the
-// writer streams the two parts instead).
-func withSeq(p payload, seq uint64) []byte {
-	return append(seqPrefix(make([]byte, 0, len(p)+11), seq), p...)
-}
-
 // appendPoseEntry appends one PoseEntry, wrapped as PoseFrame field 2, to
 // b. Each member's entry is encoded once per tick and copied into every
 // recipient's frame.

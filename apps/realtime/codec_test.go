@@ -147,3 +147,8 @@ func FuzzClientMessage(f *testing.F) {
 		}
 	})
 }
+
+// withSeq is the whole frame the writer streams in two parts.
+func withSeq(p payload, seq uint64) []byte {
+	return append(seqPrefix(make([]byte, 0, len(p)+11), seq), p...)
+}

@@ -54,9 +54,8 @@ type outFrame struct {
 // connHooks report what the writer did; the gateway turns them into metrics
 // and session state.
 type connHooks struct {
-	wrote      func(kind string, n int)
-	poseSent   func(f *outFrame, at time.Time)
-	writeError func(c *conn, err error)
+	wrote    func(kind string, n int)
+	poseSent func(f *outFrame, at time.Time)
 }
 
 func newConn(ws *websocket.Conn, limit int, timeout time.Duration, hooks connHooks, writers *sync.WaitGroup) *conn {
@@ -257,11 +256,7 @@ func (c *conn) flush() {
 func (c *conn) failed(err error) {
 	c.mu.Lock()
 	c.writing = false
-	alreadyDead := c.dead
 	c.mu.Unlock()
-	if !alreadyDead {
-		c.hooks.writeError(c, err)
-	}
 	code := closeNetwork
 	if isTimeout(err) {
 		code = closeSlowConsumer

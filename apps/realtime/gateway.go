@@ -218,12 +218,11 @@ func (g *Gateway) serveConn(ctx context.Context, ws *websocket.Conn) {
 			} else {
 				g.metrics.msgOutRel.Inc()
 			}
-			g.metrics.bytesOutPoses.Add(float64(n))
+			g.metrics.bytesOut.Add(float64(n))
 		},
 		poseSent: func(f *outFrame, at time.Time) {
 			g.metrics.fanout.Observe(at.Sub(f.oldest).Seconds())
 		},
-		writeError: func(c *conn, err error) {},
 	}, &g.writers)
 	if !g.track(c) {
 		c.close(closeServiceRestart, "shutting down")

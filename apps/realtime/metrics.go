@@ -7,25 +7,25 @@ import (
 // metrics are the gateway's Prometheus metrics. Label values come from
 // small fixed sets; ids go to logs and traces only.
 type metrics struct {
-	connections   prometheus.Gauge
-	roomsActive   prometheus.Gauge
-	roomUsers     prometheus.Histogram
-	roomUsersMax  prometheus.Gauge
-	messages      *prometheus.CounterVec
-	bytes         *prometheus.CounterVec
-	dropped       *prometheus.CounterVec
-	fanout        prometheus.Histogram
-	resumes       *prometheus.CounterVec
-	disconnects   *prometheus.CounterVec
-	connects      *prometheus.CounterVec
-	tokenRefresh  *prometheus.CounterVec
-	clamped       prometheus.Counter
-	coalesced     prometheus.Counter
-	bytesOutPoses prometheus.Counter
-	bytesOutRel   prometheus.Counter
-	bytesIn       prometheus.Counter
-	msgOutPoses   prometheus.Counter
-	msgOutRel     prometheus.Counter
+	connections  prometheus.Gauge
+	roomsActive  prometheus.Gauge
+	roomUsers    prometheus.Histogram
+	roomUsersMax prometheus.Gauge
+	messages     *prometheus.CounterVec
+	bytes        *prometheus.CounterVec
+	dropped      *prometheus.CounterVec
+	fanout       prometheus.Histogram
+	resumes      *prometheus.CounterVec
+	disconnects  *prometheus.CounterVec
+	connects     *prometheus.CounterVec
+	tokenRefresh *prometheus.CounterVec
+	clamped      prometheus.Counter
+	coalesced    prometheus.Counter
+	bytesOut     prometheus.Counter
+	bytesIn      prometheus.Counter
+	msgOutPoses  prometheus.Counter
+	msgInPoses   prometheus.Counter
+	msgOutRel    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -79,10 +79,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.clamped, m.coalesced, m.connections, m.roomsActive, m.roomUsers, m.roomUsersMax, m.messages, m.bytes, m.dropped,
 		m.fanout, m.resumes, m.disconnects, m.connects, m.tokenRefresh)
 	// Hot-path children resolved once.
-	m.bytesOutPoses = m.bytes.WithLabelValues("out")
-	m.bytesOutRel = m.bytesOutPoses
+	m.bytesOut = m.bytes.WithLabelValues("out")
 	m.bytesIn = m.bytes.WithLabelValues("in")
 	m.msgOutPoses = m.messages.WithLabelValues("out", "poses")
+	m.msgInPoses = m.messages.WithLabelValues("in", "pose")
 	m.msgOutRel = m.messages.WithLabelValues("out", "event")
 	for _, r := range []string{"ok", resultTokenInvalid, resultTokenExpired} {
 		m.connects.WithLabelValues(r)

@@ -123,7 +123,7 @@ func (rd *reader) handle(msg *rtv1.ClientMessage) bool {
 	now := g.now()
 	switch x := msg.GetMsg().(type) {
 	case *rtv1.ClientMessage_Pose:
-		g.metrics.messages.WithLabelValues("in", "pose").Inc()
+		g.metrics.msgInPoses.Inc()
 		if !rd.limits.pose.AllowN(now, 1) {
 			g.metrics.dropped.WithLabelValues("pose_rate").Inc()
 			return rd.strike()

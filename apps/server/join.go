@@ -94,23 +94,9 @@ func (s *Server) failSpan(w http.ResponseWriter, r *http.Request, span trace.Spa
 func (s *Server) admit(ctx context.Context, roomID, userID, invite string) (store.Room, string, error) {
 	ctx, span := s.tracer.Start(ctx, "room.admit")
 	defer span.End()
-	if !id.Valid(roomID) {
-		return store.Room{}, "", errs.E(errs.NotFound, "room not found")
-	}
-	room, err := s.store.RoomByID(ctx, roomID)
+	room, role, err := s.standing(ctx, roomID, userID)
 	if err != nil {
 		return store.Room{}, "", err
-	}
-	role, err := s.store.RoleOf(ctx, roomID, userID)
-	if err != nil {
-		return store.Room{}, "", err
-	}
-	banned, err := s.store.IsBanned(ctx, roomID, userID)
-	if err != nil {
-		return store.Room{}, "", err
-	}
-	if banned {
-		return store.Room{}, "", errs.E(errs.Banned, "you are banned from this room")
 	}
 	if room.Visibility == store.Private && role == "" {
 		if invite == "" {
@@ -216,6 +202,19 @@ func (s *Server) handleRoomTokens(w http.ResponseWriter, r *http.Request, c *aut
 // admitExisting is admit for someone who has already joined: no invite or
 // capacity check, but bans and deletion still apply.
 func (s *Server) admitExisting(ctx context.Context, roomID, userID string) (store.Room, string, error) {
+	room, role, err := s.standing(ctx, roomID, userID)
+	if err != nil {
+		return store.Room{}, "", err
+	}
+	if role == "" {
+		return store.Room{}, "", errs.E(errs.Forbidden, "join the room first")
+	}
+	return room, role, nil
+}
+
+// standing loads a room and the user's role in it, refusing unknown rooms
+// and banned users: the checks every way into a room shares.
+func (s *Server) standing(ctx context.Context, roomID, userID string) (store.Room, string, error) {
 	if !id.Valid(roomID) {
 		return store.Room{}, "", errs.E(errs.NotFound, "room not found")
 	}
@@ -233,9 +232,6 @@ func (s *Server) admitExisting(ctx context.Context, roomID, userID string) (stor
 	role, err := s.store.RoleOf(ctx, roomID, userID)
 	if err != nil {
 		return store.Room{}, "", err
-	}
-	if role == "" {
-		return store.Room{}, "", errs.E(errs.Forbidden, "join the room first")
 	}
 	return room, role, nil
 }

@@ -75,18 +75,6 @@ outer:
 	}
 }
 
-// Field returns the string value of key in the context's fields, or "".
-func Field(ctx context.Context, key string) string {
-	f, _ := ctx.Value(fieldsKey{}).(*fields)
-	attrs := f.collect(nil)
-	for i := len(attrs) - 1; i >= 0; i-- {
-		if attrs[i].Key == key {
-			return attrs[i].Value.String()
-		}
-	}
-	return ""
-}
-
 // sensitiveKeys never reach a log line with their value, whatever a call site
 // passes. A belt to the braces of never logging secrets in the first place.
 var sensitiveKeys = []string{"password", "token", "cookie", "authorization", "secret", "credential"}

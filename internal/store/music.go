@@ -268,20 +268,11 @@ func (s *DB) SaveMusicPlayer(ctx context.Context, p *MusicPlayer, prev int64) er
 
 // DueMusicPlayers returns rooms whose current track has ended by now.
 func (s *DB) DueMusicPlayers(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := s.query(ctx, s.db, `SELECT room_id FROM music_players WHERE ends_at <= ? ORDER BY ends_at LIMIT ?`, ms(now), limit)
+	ids, err := s.column(ctx, `SELECT room_id FROM music_players WHERE ends_at <= ? ORDER BY ends_at LIMIT ?`, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due players: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // NextMusicDeadline returns the earliest time a playing track ends, or
@@ -298,21 +289,12 @@ func (s *DB) NextMusicDeadline(ctx context.Context) (time.Time, bool, error) {
 // track (current or queued), so that deleting it can update them. Track ids
 // are random and fixed-length, so a substring match is exact.
 func (s *DB) MusicPlayersWithTrack(ctx context.Context, trackID string) ([]string, error) {
-	rows, err := s.query(ctx, s.db, `SELECT room_id FROM music_players WHERE state LIKE ? ESCAPE '!'`,
+	ids, err := s.column(ctx, `SELECT room_id FROM music_players WHERE state LIKE ? ESCAPE '!'`,
 		`%"`+likeEscaper.Replace(trackID)+`"%`)
 	if err != nil {
 		return nil, fmt.Errorf("players with track: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // MusicSecret returns the secret stored under name, storing gen's value

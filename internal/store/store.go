@@ -125,10 +125,6 @@ func (s *DB) Dialect() Dialect { return s.dialect }
 // Ping checks the database is reachable (for /readyz).
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// SQL exposes the pool for packages that own their own tables' queries
-// through this package's helpers.
-func (s *DB) SQL() *sql.DB { return s.db }
-
 // Migrate applies every pending migration. On PostgreSQL a session advisory
 // lock makes concurrent start-ups of several nodes safe.
 func (s *DB) Migrate(ctx context.Context) ([]string, error) {
@@ -217,6 +213,24 @@ func (s *DB) queryRow(ctx context.Context, q querier, query string, args ...any)
 func (s *DB) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
 	rows, err := q.QueryContext(ctx, s.rebind(query), args...)
 	return rows, mapErr(err)
+}
+
+// column runs a query whose rows are one string each.
+func (s *DB) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.query(ctx, s.db, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // mapErr turns constraint violations into coded errors; everything else is

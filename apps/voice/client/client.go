@@ -355,12 +355,8 @@ func (c *Client) apply(m *voicev1.ServerMessage) {
 	case *voicev1.ServerMessage_Offer:
 		c.answer(x.Offer)
 	case *voicev1.ServerMessage_Candidate:
-		init := webrtc.ICECandidateInit{Candidate: x.Candidate.Candidate}
-		mid := x.Candidate.SdpMid
-		idx := uint16(x.Candidate.SdpMlineIndex)
-		init.SDPMid, init.SDPMLineIndex = &mid, &idx
 		if x.Candidate.Candidate != "" {
-			_ = c.pc.AddICECandidate(init)
+			_ = c.pc.AddICECandidate(signal.CandidateFromProto(x.Candidate))
 		}
 	case *voicev1.ServerMessage_Tracks:
 		c.mu.Lock()
@@ -408,20 +404,7 @@ func (c *Client) fail(err error) {
 }
 
 func (c *Client) onCandidate(cand *webrtc.ICECandidate) {
-	msg := &voicev1.IceCandidate{}
-	if cand != nil {
-		j := cand.ToJSON()
-		msg.Candidate = j.Candidate
-		if j.SDPMid != nil {
-			msg.SdpMid = *j.SDPMid
-		}
-		if j.SDPMLineIndex != nil {
-			msg.SdpMlineIndex = uint32(*j.SDPMLineIndex)
-		}
-		if j.UsernameFragment != nil {
-			msg.UsernameFragment = *j.UsernameFragment
-		}
-	}
+	msg := signal.CandidateToProto(cand)
 	_ = c.send(&voicev1.ClientMessage{Msg: &voicev1.ClientMessage_Candidate{Candidate: msg}})
 }
 

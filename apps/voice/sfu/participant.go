@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hearth-space/hearth/apps/voice/rtptrack"
+	"github.com/hearth-space/hearth/apps/voice/signal"
 	"github.com/hearth-space/hearth/internal/obs"
 	voicev1 "github.com/hearth-space/hearth/packages/shared/gen/go/hearth/voice/v1"
 )
@@ -309,17 +310,7 @@ func (p *Participant) AddCandidate(c *voicev1.IceCandidate) error {
 	if p.pc.RemoteDescription() == nil {
 		return fmt.Errorf("%w: candidate before offer", ErrOutOfOrder)
 	}
-	init := webrtc.ICECandidateInit{Candidate: c.GetCandidate()}
-	if c.GetSdpMid() != "" {
-		mid := c.GetSdpMid()
-		init.SDPMid = &mid
-	}
-	idx := uint16(c.GetSdpMlineIndex())
-	init.SDPMLineIndex = &idx
-	if c.GetUsernameFragment() != "" {
-		u := c.GetUsernameFragment()
-		init.UsernameFragment = &u
-	}
+	init := signal.CandidateFromProto(c)
 	if err := p.pc.AddICECandidate(init); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
@@ -327,20 +318,7 @@ func (p *Participant) AddCandidate(c *voicev1.IceCandidate) error {
 }
 
 func (p *Participant) onCandidate(c *webrtc.ICECandidate) {
-	msg := &voicev1.IceCandidate{}
-	if c != nil {
-		j := c.ToJSON()
-		msg.Candidate = j.Candidate
-		if j.SDPMid != nil {
-			msg.SdpMid = *j.SDPMid
-		}
-		if j.SDPMLineIndex != nil {
-			msg.SdpMlineIndex = uint32(*j.SDPMLineIndex)
-		}
-		if j.UsernameFragment != nil {
-			msg.UsernameFragment = *j.UsernameFragment
-		}
-	}
+	msg := signal.CandidateToProto(c)
 	// A candidate must never reach the client before the description it
 	// belongs to: while one is being made, candidates wait (Pion may even
 	// deliver them from inside SetLocalDescription).
